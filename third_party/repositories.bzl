@@ -47,3 +47,10 @@ def edgecompress_repositories(edgecompress_path = "."):
             path = "/usr",
             build_file = str(Label("//third_party:" + build_file)),
         )
+
+    # Real data for tests, from Debian's dataset-fashion-mnist.
+    native.new_local_repository(
+        name = "fashion_mnist",
+        path = "/usr/share/datasets/fashion-mnist",
+        build_file = str(Label("//third_party:fashion_mnist.BUILD")),
+    )

@@ -1,0 +1,26 @@
+// The interface every model in the zoo implements: NCHW float images in,
+// unnormalised class scores (logits) out. Training loops, pruning adapters
+// and exporters take an ImageClassifier and never a concrete model.
+#ifndef EDGECOMPRESS_TRAINING_CLASSIFIER_H_
+#define EDGECOMPRESS_TRAINING_CLASSIFIER_H_
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <cstdint>
+
+namespace edgecompress::training {
+
+class ImageClassifier : public torch::nn::Module {
+ public:
+  // images: [batch, channels, height, width]; returns [batch, num_classes].
+  virtual torch::Tensor forward(torch::Tensor images) = 0;
+};
+
+// Number of trainable scalars (weights and biases; BatchNorm running
+// statistics are buffers and do not count).
+int64_t CountParameters(const torch::nn::Module& module);
+
+}  // namespace edgecompress::training
+
+#endif  // EDGECOMPRESS_TRAINING_CLASSIFIER_H_

@@ -1,0 +1,33 @@
+#include "training/lenet.h"
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/pooling.h>
+
+namespace edgecompress::training {
+
+namespace F = torch::nn::functional;
+
+int64_t CountParameters(const torch::nn::Module& module) {
+  int64_t count = 0;
+  for (const torch::Tensor& parameter : module.parameters()) count += parameter.numel();
+  return count;
+}
+
+LeNet5::LeNet5(int64_t num_classes)
+    : conv1_(register_module("conv1",
+                             torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 6, 5).padding(2)))),
+      conv2_(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(6, 16, 5)))),
+      fc1_(register_module("fc1", torch::nn::Linear(16 * 5 * 5, 120))),
+      fc2_(register_module("fc2", torch::nn::Linear(120, 84))),
+      fc3_(register_module("fc3", torch::nn::Linear(84, num_classes))) {}
+
+torch::Tensor LeNet5::forward(torch::Tensor images) {
+  torch::Tensor x = F::max_pool2d(torch::relu(conv1_->forward(images)), F::MaxPool2dFuncOptions(2));
+  x = F::max_pool2d(torch::relu(conv2_->forward(x)), F::MaxPool2dFuncOptions(2));
+  x = x.flatten(1);
+  x = torch::relu(fc1_->forward(x));
+  x = torch::relu(fc2_->forward(x));
+  return fc3_->forward(x);
+}
+
+}  // namespace edgecompress::training
