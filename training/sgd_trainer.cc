@@ -10,6 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "tools/status/status_macros.h"
+#include "training/lr_schedule.h"
 
 namespace edgecompress::training {
 namespace {
@@ -55,13 +57,17 @@ TensorDataset ToTensorDataset(const ImageDataset& dataset, float mean, float std
 absl::StatusOr<std::vector<EpochStats>> TrainSgd(
     ImageClassifier& model, const TensorDataset& train, const SgdTrainOptions& options,
     ProgressBar& progress, const std::function<void(const EpochStats&)>& on_epoch_end) {
-  if (absl::Status status = ValidateOptions(options, train); !status.ok()) return status;
+  RETURN_IF_ERROR(ValidateOptions(options, train));
+  const int64_t size = train.images.size(0);
+  const int64_t steps = (size + options.batch_size - 1) / options.batch_size;
+  ASSIGN_OR_RETURN(const CosineLrSchedule cosine,
+                   CosineLrSchedule::Create({.max_learning_rate = options.learning_rate,
+                                             .total_steps = steps * options.epochs}));
   torch::optim::SGD optimizer(model.parameters(),
                               torch::optim::SGDOptions(options.learning_rate)
                                   .momentum(options.momentum)
                                   .weight_decay(options.weight_decay));
-  const int64_t size = train.images.size(0);
-  const int64_t steps = (size + options.batch_size - 1) / options.batch_size;
+  double learning_rate = options.learning_rate;
   std::vector<EpochStats> history;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     model.train();
@@ -78,6 +84,12 @@ absl::StatusOr<std::vector<EpochStats>> TrainSgd(
       const torch::Tensor batch = order.slice(0, begin, std::min(begin + options.batch_size, size));
       const torch::Tensor images = train.images.index_select(0, batch);
       const torch::Tensor labels = train.labels.index_select(0, batch);
+      if (options.lr_decay == LrDecay::kCosine) {
+        learning_rate = cosine.LearningRate((epoch - 1) * steps + step);
+        for (torch::optim::OptimizerParamGroup& group : optimizer.param_groups()) {
+          static_cast<torch::optim::SGDOptions&>(group.options()).lr(learning_rate);
+        }
+      }
       optimizer.zero_grad();
       const torch::Tensor logits = model.forward(images);
       const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
@@ -101,7 +113,7 @@ absl::StatusOr<std::vector<EpochStats>> TrainSgd(
     }
     progress.Finish();
     const double seconds = SecondsSince(start);
-    history.push_back({.epoch = epoch, .train_loss = loss_sum / seen,
+    history.push_back({.epoch = epoch, .learning_rate = learning_rate, .train_loss = loss_sum / seen,
                        .train_top1 = 100.0 * correct / seen, .seconds = seconds,
                        .images_per_second = seen / seconds});
     if (on_epoch_end) on_epoch_end(history.back());

@@ -1,6 +1,9 @@
 // Supervised training of an ImageClassifier with mini-batch SGD and
 // cross-entropy, and evaluation by top-1 accuracy.
 //
+// The learning rate is either constant or annealed per step along a cosine
+// from `learning_rate` to 0 over the whole run (lr_schedule.h).
+//
 // One epoch: shuffle the training set with a generator seeded from
 // (seed, epoch) so that an epoch's order does not depend on what ran before
 // it, then SGD steps over batches of `batch_size` (the last one may be
@@ -35,10 +38,13 @@ struct TensorDataset {
 // 0.3530 are the training set's own statistics.
 TensorDataset ToTensorDataset(const ImageDataset& dataset, float mean, float stddev);
 
+enum class LrDecay { kConstant, kCosine };
+
 struct SgdTrainOptions {
   int epochs = 1;
   int64_t batch_size = 64;
-  double learning_rate = 0.05;
+  double learning_rate = 0.05;  // the starting rate when decaying
+  LrDecay lr_decay = LrDecay::kConstant;
   double momentum = 0.9;
   double weight_decay = 0.0;
   uint64_t seed = 1;  // shuffling order
@@ -46,6 +52,7 @@ struct SgdTrainOptions {
 
 struct EpochStats {
   int epoch = 0;              // 1-based
+  double learning_rate = 0.0; // at the epoch's last step
   double train_loss = 0.0;    // mean over the epoch's samples
   double train_top1 = 0.0;    // percent, of the samples as they were trained
   double seconds = 0.0;

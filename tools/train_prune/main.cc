@@ -29,6 +29,8 @@ ABSL_FLAG(std::string, data_dir, std::string(edgecompress::training::kFashionMni
 ABSL_FLAG(int, epochs, 1, "Training epochs.");
 ABSL_FLAG(int, batch_size, 64, "Mini-batch size.");
 ABSL_FLAG(double, learning_rate, 0.05, "SGD learning rate.");
+ABSL_FLAG(bool, cosine_lr, true,
+          "Anneal the learning rate per step along a cosine to 0 (SGDR); false: constant.");
 ABSL_FLAG(double, momentum, 0.9, "SGD momentum.");
 ABSL_FLAG(double, weight_decay, 0.0, "L2 weight decay.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed for weight initialisation and shuffling.");
@@ -60,6 +62,7 @@ std::map<std::string, std::string> FlagValues() {
       {"epochs", absl::StrCat(absl::GetFlag(FLAGS_epochs))},
       {"batch_size", absl::StrCat(absl::GetFlag(FLAGS_batch_size))},
       {"learning_rate", absl::StrCat(absl::GetFlag(FLAGS_learning_rate))},
+      {"cosine_lr", absl::GetFlag(FLAGS_cosine_lr) ? "true" : "false"},
       {"momentum", absl::StrCat(absl::GetFlag(FLAGS_momentum))},
       {"weight_decay", absl::StrCat(absl::GetFlag(FLAGS_weight_decay))},
       {"threads", absl::StrCat(absl::GetFlag(FLAGS_threads))},
@@ -93,6 +96,8 @@ int Run() {
       .epochs = absl::GetFlag(FLAGS_epochs),
       .batch_size = absl::GetFlag(FLAGS_batch_size),
       .learning_rate = absl::GetFlag(FLAGS_learning_rate),
+      .lr_decay = absl::GetFlag(FLAGS_cosine_lr) ? training::LrDecay::kCosine
+                                                 : training::LrDecay::kConstant,
       .momentum = absl::GetFlag(FLAGS_momentum),
       .weight_decay = absl::GetFlag(FLAGS_weight_decay),
       .seed = seed,
@@ -115,6 +120,7 @@ int Run() {
   for (const training::EpochStats& epoch : *history) {
     train_seconds += epoch.seconds;
     epochs.push_back({{"epoch", epoch.epoch},
+                      {"learning_rate", epoch.learning_rate},
                       {"train_loss", epoch.train_loss},
                       {"train_top1", epoch.train_top1},
                       {"seconds", epoch.seconds},

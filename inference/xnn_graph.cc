@@ -1,0 +1,547 @@
+#include "inference/xnn_graph.h"
+
+#include <pthreadpool.h>
+#include <xnnpack.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "tools/status/status_macros.h"
+
+namespace edgecompress {
+namespace inference {
+namespace {
+
+// The subgraph reserves two external value ids: the graph input and output.
+constexpr uint32_t kInputExternalId = 0;
+constexpr uint32_t kOutputExternalId = 1;
+constexpr uint32_t kNumExternalIds = 2;
+
+// XNNPACK may read up to XNN_EXTRA_BYTES past the end of any tensor.
+constexpr size_t kExtraFloats = (XNN_EXTRA_BYTES + sizeof(float) - 1) / sizeof(float);
+
+constexpr float kNoMin = -std::numeric_limits<float>::infinity();
+constexpr float kNoMax = std::numeric_limits<float>::infinity();
+
+const char* XnnStatusName(xnn_status status) {
+  switch (status) {
+    case xnn_status_success: return "success";
+    case xnn_status_uninitialized: return "XNNPACK not initialized";
+    case xnn_status_invalid_parameter: return "invalid parameter";
+    case xnn_status_invalid_state: return "invalid state";
+    case xnn_status_unsupported_parameter: return "unsupported parameter";
+    case xnn_status_unsupported_hardware: return "unsupported hardware";
+    case xnn_status_out_of_memory: return "out of memory";
+  }
+  return "unknown xnn_status";
+}
+
+// Maps a failed XNNPACK call to the closest absl code; `what` names the call
+// and the op, e.g. "xnn_define_convolution_2d for node 3 (conv2d)".
+absl::Status XnnError(xnn_status status, absl::string_view what) {
+  const std::string message =
+      absl::StrFormat("%s failed: %s (%d)", what, XnnStatusName(status), static_cast<int>(status));
+  switch (status) {
+    case xnn_status_invalid_parameter:
+      return absl::InvalidArgumentError(message);
+    case xnn_status_unsupported_parameter:
+      return absl::UnimplementedError(message);
+    case xnn_status_out_of_memory:
+      return absl::ResourceExhaustedError(message);
+    case xnn_status_uninitialized:
+    case xnn_status_unsupported_hardware:
+      return absl::FailedPreconditionError(message);
+    default:
+      // Our validation should make invalid_state unreachable.
+      return absl::InternalError(message);
+  }
+}
+
+std::string ShapeString(absl::Span<const size_t> shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+// Product of `factors`, or false if it overflows size_t.
+bool CheckedProduct(absl::Span<const size_t> factors, size_t* product) {
+  size_t result = 1;
+  for (size_t factor : factors) {
+    if (__builtin_mul_overflow(result, factor, &result)) return false;
+  }
+  *product = result;
+  return true;
+}
+
+size_t NumElements(absl::Span<const size_t> shape) {
+  size_t n = 1;
+  for (size_t dim : shape) n *= dim;  // every Add* checked the product
+  return n;
+}
+
+// Weights and biases are copied, padded by XNN_EXTRA_BYTES of zeros, into an
+// immutable buffer: XNNPACK keeps raw pointers to static tensor data for the
+// lifetime of every runtime, so the buffer is shared with those runtimes.
+std::shared_ptr<const std::vector<float>> CopyPadded(absl::Span<const float> data) {
+  auto copy = std::make_shared<std::vector<float>>(data.size() + kExtraFloats, 0.0f);
+  std::copy(data.begin(), data.end(), copy->begin());
+  return copy;
+}
+
+struct SubgraphDeleter {
+  void operator()(xnn_subgraph* subgraph) const { xnn_delete_subgraph(subgraph); }
+};
+
+struct ThreadpoolDeleter {
+  void operator()(pthreadpool* threadpool) const { pthreadpool_destroy(threadpool); }
+};
+
+struct XnnRuntimeDeleter {
+  void operator()(xnn_runtime* runtime) const { xnn_delete_runtime(runtime); }
+};
+
+// Output extent of one spatial axis of a convolution, or false if the padded
+// input is smaller than the dilated kernel.
+bool ConvOutputExtent(size_t input, uint32_t pad_before, uint32_t pad_after, uint32_t kernel,
+                      uint32_t dilation, uint32_t stride, size_t* output) {
+  const size_t padded = input + pad_before + pad_after;
+  const size_t effective_kernel = static_cast<size_t>(dilation) * (kernel - 1) + 1;
+  if (padded < effective_kernel) return false;
+  *output = (padded - effective_kernel) / stride + 1;
+  return true;
+}
+
+}  // namespace
+
+// Member order is destruction order reversed: `runtime` goes first, while the
+// pool it runs on, the weights it points to and the input buffer still exist.
+struct Runtime::State {
+  std::vector<std::shared_ptr<const std::vector<float>>> static_weights;
+  std::vector<float> padded_input;  // input_size floats + XNN_EXTRA_BYTES
+  float* bound_output = nullptr;    // output pointer given to the last xnn_setup_runtime
+  std::unique_ptr<pthreadpool, ThreadpoolDeleter> threadpool;
+  std::unique_ptr<xnn_runtime, XnnRuntimeDeleter> runtime;
+};
+
+absl::StatusOr<GraphBuilder> GraphBuilder::Create() {
+  // Idempotent and thread-safe (pthread_once inside XNNPACK), so it is called
+  // per builder rather than from a global. Never undone with xnn_deinitialize:
+  // other builders and runtimes in the process may still need XNNPACK.
+  const xnn_status status = xnn_initialize(/*allocator=*/nullptr);
+  if (status != xnn_status_success) return XnnError(status, "xnn_initialize");
+  return GraphBuilder();
+}
+
+const char* GraphBuilder::OpName(OpType type) {
+  switch (type) {
+    case OpType::kConv2D: return "conv2d";
+    case OpType::kClamp: return "clamp";
+    case OpType::kGlobalAveragePool: return "global_average_pool";
+    case OpType::kFullyConnected: return "fully_connected";
+  }
+  return "unknown op";
+}
+
+absl::Status GraphBuilder::CheckValue(ValueId value, const char* op) const {
+  if (value >= values_.size()) {
+    return absl::OutOfRangeError(absl::StrFormat("%s: no value %d (the graph has %d values)", op,
+                                                 value, values_.size()));
+  }
+  return absl::OkStatus();
+}
+
+ValueId GraphBuilder::AddValue(std::vector<size_t> shape) {
+  values_.push_back(std::move(shape));
+  return static_cast<ValueId>(values_.size() - 1);
+}
+
+absl::Span<const size_t> GraphBuilder::shape(ValueId value) const {
+  assert(value < values_.size());
+  return values_[value];
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddInput(absl::Span<const size_t> shape) {
+  if (has_input_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "input: the graph already has an input (value %d); one input per graph for now", input_));
+  }
+  if (shape.empty() || shape.size() > XNN_MAX_TENSOR_DIMS) {
+    return absl::InvalidArgumentError(absl::StrFormat("input: shape %s has rank %d, expected 1 to %d",
+                                                      ShapeString(shape), shape.size(),
+                                                      XNN_MAX_TENSOR_DIMS));
+  }
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("input: dimension %d is zero in shape %s", i, ShapeString(shape)));
+    }
+  }
+  if (size_t num_elements = 0; !CheckedProduct(shape, &num_elements)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("input: shape %s has too many elements", ShapeString(shape)));
+  }
+  input_ = AddValue(std::vector<size_t>(shape.begin(), shape.end()));
+  has_input_ = true;
+  return input_;
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddConv2D(ValueId input, const Conv2DParams& params,
+                                                absl::Span<const float> filter,
+                                                absl::Span<const float> bias) {
+  constexpr const char* kOp = "conv2d";
+  RETURN_IF_ERROR(CheckValue(input, kOp));
+  const std::vector<size_t>& in = values_[input];
+  if (in.size() != 4) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: input value %d has shape %s, expected 4D NHWC", kOp, input, ShapeString(in)));
+  }
+  const Conv2DParams& p = params;
+  if (p.input_channels == 0 || p.output_channels == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: input_channels (%d) and output_channels (%d) must be positive", kOp,
+        p.input_channels, p.output_channels));
+  }
+  if (p.kernel_height == 0 || p.kernel_width == 0 || p.stride_height == 0 ||
+      p.stride_width == 0 || p.dilation_height == 0 || p.dilation_width == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: kernel %dx%d, stride %dx%d and dilation %dx%d must all be positive", kOp,
+        p.kernel_height, p.kernel_width, p.stride_height, p.stride_width, p.dilation_height,
+        p.dilation_width));
+  }
+  if (in[3] != p.input_channels) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: input value %d has %d channels (shape %s) but input_channels is %d", kOp, input,
+        in[3], ShapeString(in), p.input_channels));
+  }
+  size_t filter_size = 0;
+  if (!CheckedProduct({p.output_channels, p.kernel_height, p.kernel_width, p.input_channels},
+                      &filter_size) ||
+      filter.size() != filter_size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: filter has %d floats, expected OHWI [%d, %d, %d, %d]", kOp, filter.size(),
+        p.output_channels, p.kernel_height, p.kernel_width, p.input_channels));
+  }
+  if (!bias.empty() && bias.size() != p.output_channels) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: bias has %d floats, expected %d (output_channels) or none", kOp, bias.size(),
+        p.output_channels));
+  }
+  size_t out_height = 0, out_width = 0;
+  if (!ConvOutputExtent(in[1], p.padding_top, p.padding_bottom, p.kernel_height,
+                        p.dilation_height, p.stride_height, &out_height) ||
+      !ConvOutputExtent(in[2], p.padding_left, p.padding_right, p.kernel_width, p.dilation_width,
+                        p.stride_width, &out_width)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %dx%d kernel (dilation %dx%d) is larger than the padded %dx%d input of value %d",
+        kOp, p.kernel_height, p.kernel_width, p.dilation_height, p.dilation_width,
+        in[1] + p.padding_top + p.padding_bottom, in[2] + p.padding_left + p.padding_right,
+        input));
+  }
+  std::vector<size_t> out = {in[0], out_height, out_width, p.output_channels};
+  if (size_t num_elements = 0; !CheckedProduct(out, &num_elements)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: output shape %s has too many elements", kOp, ShapeString(out)));
+  }
+  Node node;
+  node.type = OpType::kConv2D;
+  node.input = input;
+  node.conv = params;
+  node.weights = CopyPadded(filter);
+  node.weights_shape = {p.output_channels, p.kernel_height, p.kernel_width, p.input_channels};
+  if (!bias.empty()) node.bias = CopyPadded(bias);
+  node.output = AddValue(std::move(out));
+  nodes_.push_back(std::move(node));
+  return nodes_.back().output;
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddClamp(ValueId input, float output_min,
+                                               float output_max) {
+  constexpr const char* kOp = "clamp";
+  RETURN_IF_ERROR(CheckValue(input, kOp));
+  if (std::isnan(output_min) || std::isnan(output_max) || !(output_min < output_max)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: range [%g, %g] must have output_min < output_max, neither NaN", kOp, output_min,
+        output_max));
+  }
+  Node node;
+  node.type = OpType::kClamp;
+  node.input = input;
+  node.output_min = output_min;
+  node.output_max = output_max;
+  node.output = AddValue(values_[input]);
+  nodes_.push_back(std::move(node));
+  return nodes_.back().output;
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddGlobalAveragePool(ValueId input) {
+  constexpr const char* kOp = "global_average_pool";
+  RETURN_IF_ERROR(CheckValue(input, kOp));
+  const std::vector<size_t>& in = values_[input];
+  if (in.size() != 4) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: input value %d has shape %s, expected 4D NHWC", kOp, input, ShapeString(in)));
+  }
+  Node node;
+  node.type = OpType::kGlobalAveragePool;
+  node.input = input;
+  node.output = AddValue({in[0], 1, 1, in[3]});
+  nodes_.push_back(std::move(node));
+  return nodes_.back().output;
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddFullyConnected(ValueId input,
+                                                        const FullyConnectedParams& params,
+                                                        absl::Span<const float> weights,
+                                                        absl::Span<const float> bias) {
+  constexpr const char* kOp = "fully_connected";
+  RETURN_IF_ERROR(CheckValue(input, kOp));
+  if (params.input_channels == 0 || params.output_channels == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: input_channels (%d) and output_channels (%d) must be positive", kOp,
+        params.input_channels, params.output_channels));
+  }
+  const std::vector<size_t>& in = values_[input];
+  if (in.back() != params.input_channels) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: input value %d has %d channels in its last dimension (shape %s) but "
+        "input_channels is %d",
+        kOp, input, in.back(), ShapeString(in), params.input_channels));
+  }
+  size_t weights_size = 0;
+  if (!CheckedProduct({params.output_channels, params.input_channels}, &weights_size) ||
+      weights.size() != weights_size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: weights have %d floats, expected [output_channels, input_channels] = [%d, %d]", kOp,
+        weights.size(), params.output_channels, params.input_channels));
+  }
+  if (!bias.empty() && bias.size() != params.output_channels) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: bias has %d floats, expected %d (output_channels) or none", kOp, bias.size(),
+        params.output_channels));
+  }
+  std::vector<size_t> out = in;
+  out.back() = params.output_channels;
+  if (size_t num_elements = 0; !CheckedProduct(out, &num_elements)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: output shape %s has too many elements", kOp, ShapeString(out)));
+  }
+  Node node;
+  node.type = OpType::kFullyConnected;
+  node.input = input;
+  node.weights = CopyPadded(weights);
+  node.weights_shape = {params.output_channels, params.input_channels};
+  if (!bias.empty()) node.bias = CopyPadded(bias);
+  node.output = AddValue(std::move(out));
+  nodes_.push_back(std::move(node));
+  return nodes_.back().output;
+}
+
+absl::Status GraphBuilder::MarkOutput(ValueId value) {
+  RETURN_IF_ERROR(CheckValue(value, "output"));
+  if (has_output_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "output: the graph already has an output (value %d); one output per graph for now",
+        output_));
+  }
+  if (has_input_ && value == input_) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "output: value %d is the graph input; an output must be produced by an op", value));
+  }
+  output_ = value;
+  has_output_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
+  if (num_threads < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("build: num_threads is %d, must be at least 1", num_threads));
+  }
+  if (!has_input_) return absl::FailedPreconditionError("build: the graph has no input");
+  if (!has_output_) return absl::FailedPreconditionError("build: the graph has no output");
+
+  // Only ops the output depends on are lowered: XNNPACK would otherwise keep
+  // nodes whose results nobody reads. With a single output this also means the
+  // output is never read by another node, so Run may hand XNNPACK the caller's
+  // buffer (which lacks XNN_EXTRA_BYTES of readable tail) for it.
+  std::vector<bool> live_value(values_.size(), false);
+  std::vector<bool> live_node(nodes_.size(), false);
+  live_value[output_] = true;
+  for (size_t i = nodes_.size(); i-- > 0;) {
+    if (live_value[nodes_[i].output]) {
+      live_node[i] = true;
+      live_value[nodes_[i].input] = true;
+    }
+  }
+  assert(live_value[input_]);  // every op consumes a value, and the input is the only source
+
+  xnn_subgraph_t raw_subgraph = nullptr;
+  if (xnn_status status = xnn_create_subgraph(kNumExternalIds, /*flags=*/0, &raw_subgraph);
+      status != xnn_status_success) {
+    return XnnError(status, "xnn_create_subgraph");
+  }
+  // The runtime does not refer to the subgraph once created, so it goes at the
+  // end of Build.
+  std::unique_ptr<xnn_subgraph, SubgraphDeleter> subgraph(raw_subgraph);
+
+  auto state = std::make_unique<Runtime::State>();
+  std::vector<uint32_t> xnn_ids(values_.size(), XNN_INVALID_VALUE_ID);
+  // Defines a dense fp32 tensor; `data` is null for activations.
+  auto define_tensor = [&](absl::Span<const size_t> dims, const float* data, uint32_t external_id,
+                           uint32_t flags, uint32_t* id) {
+    return xnn_define_tensor_value(subgraph.get(), xnn_datatype_fp32, dims.size(), dims.data(),
+                                   data, external_id, flags, id);
+  };
+  if (xnn_status status = define_tensor(values_[input_], nullptr, kInputExternalId,
+                                        XNN_VALUE_FLAG_EXTERNAL_INPUT, &xnn_ids[input_]);
+      status != xnn_status_success) {
+    return XnnError(status, "xnn_define_tensor_value for the input");
+  }
+
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (!live_node[i]) continue;
+    const Node& node = nodes_[i];
+    const std::string where =
+        absl::StrFormat("for node %d (%s)", i, OpName(node.type));
+    const bool is_output = node.output == output_;
+    if (xnn_status status = define_tensor(
+            values_[node.output], nullptr, is_output ? kOutputExternalId : XNN_INVALID_VALUE_ID,
+            is_output ? XNN_VALUE_FLAG_EXTERNAL_OUTPUT : 0, &xnn_ids[node.output]);
+        status != xnn_status_success) {
+      return XnnError(status, absl::StrCat("xnn_define_tensor_value of the output ", where));
+    }
+    uint32_t weights_id = XNN_INVALID_VALUE_ID, bias_id = XNN_INVALID_VALUE_ID;
+    if (node.weights != nullptr) {
+      if (xnn_status status =
+              define_tensor(node.weights_shape, node.weights->data(), XNN_INVALID_VALUE_ID, 0, &weights_id);
+          status != xnn_status_success) {
+        return XnnError(status, absl::StrCat("xnn_define_tensor_value of the weights ", where));
+      }
+      state->static_weights.push_back(node.weights);
+    }
+    if (node.bias != nullptr) {
+      const size_t dims[] = {node.weights_shape[0]};
+      if (xnn_status status =
+              define_tensor(dims, node.bias->data(), XNN_INVALID_VALUE_ID, 0, &bias_id);
+          status != xnn_status_success) {
+        return XnnError(status, absl::StrCat("xnn_define_tensor_value of the bias ", where));
+      }
+      state->static_weights.push_back(node.bias);
+    }
+
+    const uint32_t in = xnn_ids[node.input], out = xnn_ids[node.output];
+    xnn_status status = xnn_status_success;
+    const char* call = "";
+    switch (node.type) {
+      case OpType::kConv2D: {
+        const Conv2DParams& p = node.conv;
+        call = "xnn_define_convolution_2d";
+        status = xnn_define_convolution_2d(
+            subgraph.get(), p.padding_top, p.padding_right, p.padding_bottom, p.padding_left,
+            p.kernel_height, p.kernel_width, p.stride_height, p.stride_width, p.dilation_height,
+            p.dilation_width, /*groups=*/1, p.input_channels, p.output_channels, kNoMin, kNoMax,
+            in, weights_id, bias_id, out, /*flags=*/0);
+        break;
+      }
+      case OpType::kClamp:
+        call = "xnn_define_clamp";
+        status = xnn_define_clamp(subgraph.get(), node.output_min, node.output_max, in, out,
+                                  /*flags=*/0);
+        break;
+      case OpType::kGlobalAveragePool:
+        call = "xnn_define_global_average_pooling_2d";
+        status = xnn_define_global_average_pooling_2d(subgraph.get(), kNoMin, kNoMax, in, out,
+                                                      /*flags=*/0);
+        break;
+      case OpType::kFullyConnected:
+        call = "xnn_define_fully_connected";
+        status = xnn_define_fully_connected(subgraph.get(), kNoMin, kNoMax, in, weights_id,
+                                            bias_id, out, /*flags=*/0);
+        break;
+    }
+    if (status != xnn_status_success) return XnnError(status, absl::StrCat(call, " ", where));
+  }
+
+  if (num_threads > 1) {
+    state->threadpool.reset(pthreadpool_create(static_cast<size_t>(num_threads)));
+    if (state->threadpool == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrFormat("build: pthreadpool_create(%d) failed", num_threads));
+    }
+  }
+  xnn_runtime_t raw_runtime = nullptr;
+  // Flags stay 0 until sparse inference lands (XNN_FLAG_SPARSE_INFERENCE).
+  if (xnn_status status = xnn_create_runtime_v2(subgraph.get(), state->threadpool.get(),
+                                                /*flags=*/0, &raw_runtime);
+      status != xnn_status_success) {
+    return XnnError(status, "xnn_create_runtime_v2");
+  }
+  state->runtime.reset(raw_runtime);
+
+  const std::vector<size_t>& input_shape = values_[input_];
+  state->padded_input.assign(NumElements(input_shape) + kExtraFloats, 0.0f);
+
+  Runtime runtime(std::move(state));
+  runtime.input_shape_ = input_shape;
+  runtime.output_shape_ = values_[output_];
+  runtime.input_size_ = NumElements(runtime.input_shape_);
+  runtime.output_size_ = NumElements(runtime.output_shape_);
+  runtime.num_threads_ = num_threads;
+  return runtime;
+}
+
+Runtime::Runtime(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Runtime::Runtime(Runtime&&) noexcept = default;
+Runtime& Runtime::operator=(Runtime&&) noexcept = default;
+Runtime::~Runtime() = default;
+
+absl::Status Runtime::Run(absl::Span<const float> input, absl::Span<float> output) {
+  if (state_ == nullptr) {
+    return absl::FailedPreconditionError("run: this Runtime was moved from");
+  }
+  if (input.size() != input_size_) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "run: input has %d floats, the graph input %s needs %d", input.size(),
+        ShapeString(input_shape_), input_size_));
+  }
+  if (output.size() != output_size_) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "run: output has %d floats, the graph output %s needs %d", output.size(),
+        ShapeString(output_shape_), output_size_));
+  }
+  // The copy gives XNNPACK the XNN_EXTRA_BYTES of readable tail it may touch,
+  // and a fixed input address, so setup only reruns when the output moves.
+  std::copy(input.begin(), input.end(), state_->padded_input.begin());
+  if (output.data() != state_->bound_output) {
+    const xnn_external_value externals[] = {
+        {kInputExternalId, state_->padded_input.data()},
+        {kOutputExternalId, output.data()},
+    };
+    state_->bound_output = nullptr;
+    if (xnn_status status =
+            xnn_setup_runtime(state_->runtime.get(), kNumExternalIds, externals);
+        status != xnn_status_success) {
+      return XnnError(status, "run: xnn_setup_runtime");
+    }
+    state_->bound_output = output.data();
+  }
+  if (xnn_status status = xnn_invoke_runtime(state_->runtime.get());
+      status != xnn_status_success) {
+    return XnnError(status, "run: xnn_invoke_runtime");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace inference
+}  // namespace edgecompress

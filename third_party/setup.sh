@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Installs everything edgecompress needs on Debian bookworm, from Debian's
+# archive only, then checks the versions the build is written against.
+#
+#   third_party/setup.sh            # build, test and run dependencies
+#   third_party/setup.sh --peers    # also PyTorch/ONNX in Python, for side-by-side checks
+#
+# Idempotent: when every package is present it only checks versions (about a
+# second) and never touches the network.
+set -euo pipefail
+
+# One line per package family; third_party/<name>.BUILD glues each into Bazel.
+PACKAGES=(
+  bazel-bootstrap                                     # Bazel 4.2.3
+  g++ zlib1g-dev                                      # compiler, gzip'd datasets
+  libtorch-dev libopenblas0-pthread                   # LibTorch 1.13 CPU + fast BLAS
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev    # XNNPACK inference
+  libeigen3-dev libabsl-dev                           # Eigen, Abseil
+  libgtest-dev libgmock-dev libbenchmark-dev          # tests and benchmarks
+  libyaml-cpp-dev nlohmann-json3-dev                  # recipes, results
+  libcpp-httplib-dev libcurl4-openssl-dev             # metrics client and test server
+  libonnx-dev libprotobuf-dev protobuf-compiler       # ONNX interchange
+  libsqlite3-dev                                      # sweep database
+  dataset-fashion-mnist                               # the default job's data
+)
+PEER_PACKAGES=(python3-torch python3-torchvision python3-onnx)
+
+# Versions the code is written against: package, then a dpkg version prefix.
+EXPECTED_VERSIONS=(
+  "bazel-bootstrap 4.2."
+  "libtorch-dev 1.13."
+  "libabsl-dev 20220623"
+  "libgtest-dev 1.12."
+  "libxnnpack-dev 0.0~git20220216"
+)
+
+log() { echo "setup: $*" >&2; }
+die() { echo "setup: error: $*" >&2; exit 1; }
+
+packages=("${PACKAGES[@]}")
+for arg in "$@"; do
+  case "$arg" in
+    --peers) packages+=("${PEER_PACKAGES[@]}") ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) die "unknown argument '$arg' (expected --peers)" ;;
+  esac
+done
+
+[[ -r /etc/debian_version ]] || die "this script needs Debian bookworm (no /etc/debian_version)"
+
+# One dpkg-query for all packages keeps the no-op path fast.
+declare -A installed=()
+while read -r package status; do
+  [[ "$status" == installed ]] && installed[$package]=1
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null || true)
+missing=()
+for package in "${packages[@]}"; do
+  [[ -n "${installed[$package]:-}" ]] || missing+=("$package")
+done
+
+if ((${#missing[@]})); then
+  SUDO=""
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null || die "missing ${missing[*]}; run as root or install sudo"
+    SUDO=sudo
+  fi
+  log "installing ${#missing[@]} package(s): ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+for expected in "${EXPECTED_VERSIONS[@]}"; do
+  read -r package prefix <<<"$expected"
+  version=$(dpkg-query -W -f='${Version}' "$package")
+  [[ "$version" == "$prefix"* ]] ||
+    die "$package is $version; edgecompress is written against $prefix*"
+done
+
+# LibTorch links the generic libblas.so.3: make sure it resolves to OpenBLAS,
+# which trains LeNet about 2x faster than the reference BLAS.
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
+[[ "$blas" == *openblas* ]] ||
+  log "warning: libblas.so.3 is $blas, not OpenBLAS; training will be slow" \
+      "(update-alternatives --config libblas.so.3-x86_64-linux-gnu)"
+
+log "all ${#packages[@]} packages present; versions checked"
