@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "training/classifier.h"
-#include "training/mnist.h"
+#include "training/models/classifier.h"
+#include "training/data/mnist.h"
 #include "training/progress_bar.h"
 
 namespace edgecompress::training {

@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/status/status_matchers.h"
-#include "training/lenet.h"
+#include "training/models/lenet.h"
 
 namespace edgecompress::training {
 namespace {

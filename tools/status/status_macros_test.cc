@@ -51,6 +51,9 @@ absl::StatusOr<int> SumOfBoxes(int a, int b) {
 
 TEST(AssignOrReturnTest, AssignsOrForwardsTheError) {
   EXPECT_EQ(*SumOfBoxes(2, 3), 5);
+  EXPECT_THAT(SumOfBoxes(2, 3), IsOkAndHolds(5));
+  EXPECT_THAT(SumOfBoxes(2, 3), ::testing::Not(IsOkAndHolds(6)));
+  EXPECT_THAT(SumOfBoxes(2, -3), ::testing::Not(IsOkAndHolds(5)));
   EXPECT_THAT(SumOfBoxes(2, -3),
               StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("below zero")));
 }

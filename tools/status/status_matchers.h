@@ -3,12 +3,14 @@
 //   EXPECT_THAT(schedule.status(), IsOk());
 //   EXPECT_THAT(CubicSchedule::Create(bad), StatusIs(absl::StatusCode::kInvalidArgument));
 //   EXPECT_THAT(LoadIdx(path), StatusIs(absl::StatusCode::kDataLoss, HasSubstr(path)));
+//   EXPECT_THAT(CountMacs(graph), IsOkAndHolds(416520));
 //
 // Abseil 20220623 ships none; these follow the ones in its later releases.
 #ifndef EDGECOMPRESS_TOOLS_STATUS_STATUS_MATCHERS_H_
 #define EDGECOMPRESS_TOOLS_STATUS_STATUS_MATCHERS_H_
 
 #include <string>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -45,6 +47,17 @@ MATCHER_P2(StatusIs, code, message_matcher,
   *result_listener << "status is " << status;
   return status.code() == code &&
          ::testing::Matches(message_matcher)(std::string(status.message()));
+}
+
+MATCHER_P(IsOkAndHolds, value_matcher,
+          "is OK and holds a value that " +
+              ::testing::DescribeMatcher<typename std::decay_t<arg_type>::value_type>(
+                  value_matcher)) {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value_matcher, *arg, result_listener);
 }
 
 }  // namespace edgecompress

@@ -19,8 +19,8 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "tools/result/result_json.h"
-#include "training/lenet.h"
-#include "training/mnist.h"
+#include "training/models/lenet.h"
+#include "training/data/mnist.h"
 #include "training/progress_bar.h"
 #include "training/sgd_trainer.h"
 

@@ -1,4 +1,4 @@
-#include "training/mnist.h"
+#include "training/data/mnist.h"
 
 #include <sys/stat.h>
 
@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tools/status/status_macros.h"
-#include "training/idx.h"
+#include "training/data/idx.h"
 
 namespace edgecompress::training {
 namespace {

@@ -5,8 +5,8 @@
 // `{train,t10k}-labels-idx1-ubyte`, raw or with `.gz` appended. The loader
 // checks that the pair agrees (same count, 3-D images, every label < 10), so
 // mixing the train images with the test labels is an error, not a bad model.
-#ifndef EDGECOMPRESS_TRAINING_MNIST_H_
-#define EDGECOMPRESS_TRAINING_MNIST_H_
+#ifndef EDGECOMPRESS_TRAINING_DATA_MNIST_H_
+#define EDGECOMPRESS_TRAINING_DATA_MNIST_H_
 
 #include <cstdint>
 #include <vector>
@@ -40,4 +40,4 @@ absl::StatusOr<ImageDataset> LoadMnistFiles(absl::string_view images_path,
 
 }  // namespace edgecompress::training
 
-#endif  // EDGECOMPRESS_TRAINING_MNIST_H_
+#endif  // EDGECOMPRESS_TRAINING_DATA_MNIST_H_

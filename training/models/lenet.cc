@@ -1,4 +1,4 @@
-#include "training/lenet.h"
+#include "training/models/lenet.h"
 
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/pooling.h>
@@ -14,7 +14,8 @@ int64_t CountParameters(const torch::nn::Module& module) {
 }
 
 LeNet5::LeNet5(int64_t num_classes)
-    : conv1_(register_module("conv1",
+    : num_classes_(num_classes),
+      conv1_(register_module("conv1",
                              torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 6, 5).padding(2)))),
       conv2_(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(6, 16, 5)))),
       fc1_(register_module("fc1", torch::nn::Linear(16 * 5 * 5, 120))),
@@ -28,6 +29,20 @@ torch::Tensor LeNet5::forward(torch::Tensor images) {
   x = torch::relu(fc1_->forward(x));
   x = torch::relu(fc2_->forward(x));
   return fc3_->forward(x);
+}
+
+LayerGraph LeNet5::Describe() const {
+  LayerGraph graph({1, 28, 28});
+  std::string x = graph.Conv2d(
+      "conv1", LayerGraph::kInput,
+      {.in_channels = 1, .out_channels = 6, .kernel_size = 5, .padding = 2});
+  x = graph.MaxPool(graph.Relu(x), {.kernel_size = 2, .stride = 2});
+  x = graph.Conv2d("conv2", x, {.in_channels = 6, .out_channels = 16, .kernel_size = 5});
+  x = graph.Flatten(graph.MaxPool(graph.Relu(x), {.kernel_size = 2, .stride = 2}));
+  x = graph.Relu(graph.Linear("fc1", x, {.in_features = 400, .out_features = 120}));
+  x = graph.Relu(graph.Linear("fc2", x, {.in_features = 120, .out_features = 84}));
+  graph.Linear("fc3", x, {.in_features = 84, .out_features = num_classes_});
+  return graph;
 }
 
 }  // namespace edgecompress::training

@@ -1,4 +1,4 @@
-#include "training/mnist.h"
+#include "training/data/mnist.h"
 
 #include <cstdlib>
 #include <string>
@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/status/status_matchers.h"
-#include "training/idx.h"
+#include "training/data/idx.h"
 
 namespace edgecompress::training {
 namespace {

@@ -1,4 +1,4 @@
-#include "training/idx.h"
+#include "training/data/idx.h"
 
 #include <zlib.h>
 

@@ -7,27 +7,30 @@
 // ReLU and max-pooling replace the paper's scaled tanh and subsampling, as
 // in the PyTorch examples the Fashion-MNIST benchmarks use. 61,706
 // parameters: 156 + 2,416 (convs) + 48,120 + 10,164 + 850 (fully connected).
-#ifndef EDGECOMPRESS_TRAINING_LENET_H_
-#define EDGECOMPRESS_TRAINING_LENET_H_
+#ifndef EDGECOMPRESS_TRAINING_MODELS_LENET_H_
+#define EDGECOMPRESS_TRAINING_MODELS_LENET_H_
 
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
-#include "training/classifier.h"
+#include "training/models/classifier.h"
 
 namespace edgecompress::training {
 
 class LeNet5 : public ImageClassifier {
  public:
   explicit LeNet5(int64_t num_classes = 10);
+  int64_t num_classes() const { return num_classes_; }
 
   torch::Tensor forward(torch::Tensor images) override;
+  LayerGraph Describe() const override;
 
  private:
+  int64_t num_classes_;
   torch::nn::Conv2d conv1_, conv2_;
   torch::nn::Linear fc1_, fc2_, fc3_;
 };
 
 }  // namespace edgecompress::training
 
-#endif  // EDGECOMPRESS_TRAINING_LENET_H_
+#endif  // EDGECOMPRESS_TRAINING_MODELS_LENET_H_

@@ -12,8 +12,8 @@
 // zlib reads both transparently. Everything is validated, and a file that is
 // not exactly header + data is an error naming it: a truncated download or a
 // concatenated file must never train silently on garbage.
-#ifndef EDGECOMPRESS_TRAINING_IDX_H_
-#define EDGECOMPRESS_TRAINING_IDX_H_
+#ifndef EDGECOMPRESS_TRAINING_DATA_IDX_H_
+#define EDGECOMPRESS_TRAINING_DATA_IDX_H_
 
 #include <cstdint>
 #include <string>
@@ -41,4 +41,4 @@ absl::Status WriteIdxFile(absl::string_view path, const IdxArray& array, bool gz
 
 }  // namespace edgecompress::training
 
-#endif  // EDGECOMPRESS_TRAINING_IDX_H_
+#endif  // EDGECOMPRESS_TRAINING_DATA_IDX_H_
