@@ -1,38 +1,65 @@
-// Learning-rate schedules as pure functions of the optimizer step, like the
-// pruning schedules: no optimizer state, so a resumed run needs only the step.
+// Learning-rate schedules as pure functions of training progress, like the
+// pruning schedules: no optimizer state, so a resumed run needs only the
+// position. Progress is a fractional epoch e = epoch + step / steps_per_epoch
+// (epoch 0-based), so one schedule serves per-step and per-epoch updates.
 //
-// Cosine annealing without restarts (Loshchilov & Hutter, "SGDR", 2017, eq. 5):
+//   constant     lr(e) = base
+//   multi_step   lr(e) = base * gamma^(number of milestones <= floor(e))
+//                (PyTorch MultiStepLR; the ResNet-50 study's [43, 60], 0.1)
+//   exponential  lr(e) = base * gamma^max(0, floor(e) - start_epoch)
+//                (PyTorch ExponentialLR started at start_epoch, as Distiller's
+//                 ResNet-56 study decays from its own start epoch)
+//   cosine       lr(e) = min + (base - min) * (1 + cos(pi * e / total)) / 2
+//                for e in [0, total], min after (Loshchilov & Hutter, SGDR,
+//                2017, eq. 5, without restarts); continuous in e.
 //
-//   lr(t) = lr_min + (lr_max - lr_min) * (1 + cos(pi * t / T)) / 2,  0 <= t <= T
+// Warm-up (Goyal et al., 2017, "Accurate, Large Minibatch SGD", sec. 2.2)
+// multiplies any of these by e / warmup_epochs while e < warmup_epochs: a
+// linear ramp from 0 that reaches the schedule's own value at warmup_epochs.
 //
-// with T = total_steps; lr(0) = lr_max, lr(T) = lr_min, and lr_min after T.
-// Short runs gain most: on Fashion-MNIST LeNet-5 one epoch of SGD reaches a
-// test top-1 about a point higher than at a constant rate (README numbers).
+// Conventions: milestones and start_epoch are 0-based epoch indices; a
+// milestone m takes effect from the first step of epoch m (as PyTorch's
+// scheduler.step() after each epoch).
 #ifndef EDGECOMPRESS_TRAINING_LR_SCHEDULE_H_
 #define EDGECOMPRESS_TRAINING_LR_SCHEDULE_H_
 
-#include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace edgecompress::training {
 
-struct CosineLrOptions {
-  double max_learning_rate = 0.1, min_learning_rate = 0.0;
-  int64_t total_steps = 1;
+enum class LrScheduleKind { kConstant, kMultiStep, kExponential, kCosine };
+
+// "constant", "multi_step", "exponential", "cosine"; kInvalidArgument otherwise.
+absl::StatusOr<LrScheduleKind> ParseLrScheduleKind(absl::string_view name);
+absl::string_view LrScheduleKindName(LrScheduleKind kind);
+
+struct LrScheduleOptions {
+  LrScheduleKind kind = LrScheduleKind::kConstant;
+  double base_learning_rate = 0.1;
+  std::vector<int> milestones;  // multi_step: strictly increasing epochs
+  double gamma = 0.1;           // multi_step, exponential: factor in (0, 1]
+  int start_epoch = 0;          // exponential
+  double min_learning_rate = 0.0, total_epochs = 1.0;  // cosine
+  double warmup_epochs = 0.0;   // any kind; 0 disables
 };
 
-class CosineLrSchedule {
+class LrSchedule {
  public:
-  // kInvalidArgument unless 0 <= min <= max, max > 0 and total_steps >= 1.
-  static absl::StatusOr<CosineLrSchedule> Create(const CosineLrOptions& options);
+  // Validates once; kInvalidArgument names the bad option.
+  static absl::StatusOr<LrSchedule> Create(const LrScheduleOptions& options);
 
-  double LearningRate(int64_t step) const;
+  // The rate at fractional epoch `epoch` (>= 0).
+  double LearningRate(double epoch) const;
+
+  const LrScheduleOptions& options() const { return options_; }
 
  private:
-  explicit CosineLrSchedule(const CosineLrOptions& options) : options_(options) {}
+  explicit LrSchedule(const LrScheduleOptions& options) : options_(options) {}
 
-  CosineLrOptions options_;
+  LrScheduleOptions options_;
 };
 
 }  // namespace edgecompress::training

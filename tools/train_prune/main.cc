@@ -22,7 +22,8 @@
 #include "training/models/lenet.h"
 #include "training/data/mnist.h"
 #include "training/progress_bar.h"
-#include "training/sgd_trainer.h"
+#include "training/batch_source.h"
+#include "training/trainer.h"
 
 ABSL_FLAG(std::string, data_dir, std::string(edgecompress::training::kFashionMnistDir),
           "Folder with the Fashion-MNIST (or MNIST) IDX files, raw or .gz.");
@@ -50,6 +51,24 @@ enum ExitCode {
 
 // Fashion-MNIST training-set statistics of pixel / 255.
 constexpr float kPixelMean = 0.2860f, kPixelStddev = 0.3530f;
+
+// One stderr line per epoch when no progress bar is drawn (logs, CI).
+class EpochLogger : public training::TrainingCallback {
+ public:
+  EpochLogger(bool enabled, int num_epochs) : enabled_(enabled), num_epochs_(num_epochs) {}
+  absl::Status OnEpochEnd(int epoch, training::MetricValues& m) override {
+    if (enabled_) {
+      std::fprintf(stderr, "epoch %d/%d loss %.4f train top-1 %.2f%% test top-1 %.2f%% %.1f s %.0f img/s\n",
+                   epoch + 1, num_epochs_, m["train_loss"], m["train_top1"], m["val_top1"],
+                   m["seconds"], m["images_per_second"]);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  bool enabled_;
+  int num_epochs_;
+};
 
 int Fail(ExitCode code, const absl::Status& status) {
   std::cerr << "train_prune: " << status.message() << "\n";
@@ -92,45 +111,46 @@ int Run() {
   // LibTorch initialises weights from its process-wide generator.
   torch::manual_seed(seed);
   training::LeNet5 model(train->num_classes);
-  const training::SgdTrainOptions options = {
-      .epochs = absl::GetFlag(FLAGS_epochs),
-      .batch_size = absl::GetFlag(FLAGS_batch_size),
-      .learning_rate = absl::GetFlag(FLAGS_learning_rate),
-      .lr_decay = absl::GetFlag(FLAGS_cosine_lr) ? training::LrDecay::kCosine
-                                                 : training::LrDecay::kConstant,
-      .momentum = absl::GetFlag(FLAGS_momentum),
-      .weight_decay = absl::GetFlag(FLAGS_weight_decay),
-      .seed = seed,
+  training::TrainerOptions options;
+  options.epochs = absl::GetFlag(FLAGS_epochs);
+  options.num_classes = train->num_classes;
+  options.optimizer.momentum = absl::GetFlag(FLAGS_momentum);
+  options.optimizer.weight_decay = absl::GetFlag(FLAGS_weight_decay);
+  options.lr_schedule = {
+      .kind = absl::GetFlag(FLAGS_cosine_lr) ? training::LrScheduleKind::kCosine
+                                             : training::LrScheduleKind::kConstant,
+      .base_learning_rate = absl::GetFlag(FLAGS_learning_rate),
+      .total_epochs = static_cast<double>(options.epochs),
   };
+  absl::StatusOr<std::unique_ptr<training::Trainer>> trainer =
+      training::Trainer::Create(model, options);
+  if (!trainer.ok()) return Fail(kExitBadInput, trainer.status());
+  training::InMemoryBatchSource batches(train_tensors, absl::GetFlag(FLAGS_batch_size), seed);
   training::ProgressBar progress(stderr, isatty(STDERR_FILENO) != 0);
-  const bool log_epochs = isatty(STDERR_FILENO) == 0;
-  absl::StatusOr<std::vector<training::EpochStats>> history = training::TrainSgd(
-      model, train_tensors, options, progress, [&](const training::EpochStats& epoch) {
-        if (log_epochs) {
-          std::fprintf(stderr, "epoch %d/%d loss %.4f train top-1 %.2f%% %.1f s %.0f img/s\n",
-                       epoch.epoch, options.epochs, epoch.train_loss, epoch.train_top1,
-                       epoch.seconds, epoch.images_per_second);
-        }
-      });
-  if (!history.ok()) return Fail(kExitTrainingFailed, history.status());
+  EpochLogger logger(isatty(STDERR_FILENO) == 0, options.epochs);
+  training::TrainingCallback* callbacks[] = {&logger};
+  absl::StatusOr<training::TrainResult> trained =
+      (*trainer)->Fit(batches, &test_tensors, callbacks, /*sink=*/nullptr, progress);
+  if (!trained.ok()) return Fail(kExitTrainingFailed, trained.status());
+  if (trained->ruined) {
+    std::fprintf(stderr, "train_prune: run ruined: %s\n", trained->ruined_reason.c_str());
+  }
   const training::EvalStats eval = training::Evaluate(model, test_tensors);
 
   double train_seconds = 0.0;
   nlohmann::json epochs = nlohmann::json::array();
-  for (const training::EpochStats& epoch : *history) {
-    train_seconds += epoch.seconds;
-    epochs.push_back({{"epoch", epoch.epoch},
-                      {"learning_rate", epoch.learning_rate},
-                      {"train_loss", epoch.train_loss},
-                      {"train_top1", epoch.train_top1},
-                      {"seconds", epoch.seconds},
-                      {"images_per_second", epoch.images_per_second}});
+  for (const training::MetricValues& row : trained->history) {
+    train_seconds += row.at("seconds");
+    epochs.push_back(row);
   }
   nlohmann::json result = tools::NewResult("train_prune", seed, FlagValues());
   result["model"] = "lenet5";
   result["dataset"] = data_dir;
   result["parameter_count"] = training::CountParameters(model);
+  result["ruined"] = trained->ruined;
+  if (trained->ruined) result["ruined_reason"] = trained->ruined_reason;
   result["test_top1"] = eval.top1;
+  result["test_top5"] = eval.top5;
   result["test_loss"] = eval.loss;
   result["test_samples"] = eval.count;
   result["train_seconds"] = train_seconds;
