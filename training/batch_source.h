@@ -14,7 +14,7 @@
 #include <optional>
 
 #include "absl/status/status.h"
-#include "training/data/mnist.h"
+#include "training/data/image_dataset.h"
 
 namespace edgecompress::training {
 

@@ -8,24 +8,14 @@
 #ifndef EDGECOMPRESS_TRAINING_DATA_MNIST_H_
 #define EDGECOMPRESS_TRAINING_DATA_MNIST_H_
 
-#include <cstdint>
-#include <vector>
-
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "training/data/image_dataset.h"
 
 namespace edgecompress::training {
 
 // Where Debian's dataset-fashion-mnist package puts the files.
 inline constexpr absl::string_view kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
-
-// Uint8 images in NCHW order with one label each.
-struct ImageDataset {
-  int64_t size = 0, channels = 0, height = 0, width = 0;
-  int num_classes = 0;
-  std::vector<uint8_t> pixels;  // size * channels * height * width
-  std::vector<uint8_t> labels;  // size, each < num_classes
-};
 
 enum class MnistSplit { kTrain, kTest };
 
