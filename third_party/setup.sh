@@ -14,6 +14,7 @@ PACKAGES=(
   bazel-bootstrap                                     # Bazel 4.2.3
   g++ zlib1g-dev                                      # compiler, gzip'd datasets
   libtorch-dev libopenblas0-pthread                   # LibTorch 1.13 CPU + fast BLAS
+  libgloo-dev                                         # c10d's Gloo headers (data parallel)
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev    # XNNPACK inference
   libeigen3-dev libabsl-dev                           # Eigen, Abseil
   libgtest-dev libgmock-dev libbenchmark-dev          # tests and benchmarks
