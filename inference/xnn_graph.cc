@@ -149,6 +149,17 @@ const char* GraphBuilder::OpName(OpType type) {
     case OpType::kClamp: return "clamp";
     case OpType::kGlobalAveragePool: return "global_average_pool";
     case OpType::kFullyConnected: return "fully_connected";
+    case OpType::kDepthwiseConv2D: return "depthwise_conv2d";
+    case OpType::kMaxPool2D: return "max_pool2d";
+    case OpType::kAveragePool2D: return "average_pool2d";
+    case OpType::kSubsample2D: return "subsample2d";
+    case OpType::kAdd: return "add";
+    case OpType::kMultiply: return "multiply";
+    case OpType::kHardSwish: return "hardswish";
+    case OpType::kSigmoid: return "sigmoid";
+    case OpType::kSoftmax: return "softmax";
+    case OpType::kReshape: return "reshape";
+    case OpType::kConstantPad: return "constant_pad";
   }
   return "unknown op";
 }
@@ -161,10 +172,57 @@ absl::Status GraphBuilder::CheckValue(ValueId value, const char* op) const {
   return absl::OkStatus();
 }
 
+absl::Status GraphBuilder::CheckActivation(ValueId value, const char* op) const {
+  RETURN_IF_ERROR(CheckValue(value, op));
+  if (is_constant(value)) {
+    // Ops on constants alone would not depend on the input; fold them instead.
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: value %d is a constant; fold the op into it instead", op, value));
+  }
+  return absl::OkStatus();
+}
+
 ValueId GraphBuilder::AddValue(std::vector<size_t> shape) {
   values_.push_back(std::move(shape));
+  constants_.push_back(nullptr);
   return static_cast<ValueId>(values_.size() - 1);
 }
+
+ValueId GraphBuilder::AddNode(Node node, std::vector<size_t> output_shape) {
+  node.output = AddValue(std::move(output_shape));
+  nodes_.push_back(std::move(node));
+  return nodes_.back().output;
+}
+
+bool GraphBuilder::is_constant(ValueId value) const {
+  assert(value < values_.size());
+  return constants_[value] != nullptr;
+}
+
+namespace {
+
+// Rank 1..XNN_MAX_TENSOR_DIMS, no zero dimension, element count fits size_t.
+// `what` starts the message, e.g. "input: shape" or "reshape: new shape".
+absl::Status CheckShape(absl::Span<const size_t> shape, absl::string_view what) {
+  if (shape.empty() || shape.size() > XNN_MAX_TENSOR_DIMS) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s %s has rank %d, expected 1 to %d", what,
+                                                      ShapeString(shape), shape.size(),
+                                                      XNN_MAX_TENSOR_DIMS));
+  }
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s %s: dimension %d is zero", what, ShapeString(shape), i));
+    }
+  }
+  if (size_t num_elements = 0; !CheckedProduct(shape, &num_elements)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s %s has too many elements", what, ShapeString(shape)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Span<const size_t> GraphBuilder::shape(ValueId value) const {
   assert(value < values_.size());
@@ -176,21 +234,7 @@ absl::StatusOr<ValueId> GraphBuilder::AddInput(absl::Span<const size_t> shape) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "input: the graph already has an input (value %d); one input per graph for now", input_));
   }
-  if (shape.empty() || shape.size() > XNN_MAX_TENSOR_DIMS) {
-    return absl::InvalidArgumentError(absl::StrFormat("input: shape %s has rank %d, expected 1 to %d",
-                                                      ShapeString(shape), shape.size(),
-                                                      XNN_MAX_TENSOR_DIMS));
-  }
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("input: dimension %d is zero in shape %s", i, ShapeString(shape)));
-    }
-  }
-  if (size_t num_elements = 0; !CheckedProduct(shape, &num_elements)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("input: shape %s has too many elements", ShapeString(shape)));
-  }
+  RETURN_IF_ERROR(CheckShape(shape, "input: shape"));
   input_ = AddValue(std::vector<size_t>(shape.begin(), shape.end()));
   has_input_ = true;
   return input_;
@@ -200,7 +244,7 @@ absl::StatusOr<ValueId> GraphBuilder::AddConv2D(ValueId input, const Conv2DParam
                                                 absl::Span<const float> filter,
                                                 absl::Span<const float> bias) {
   constexpr const char* kOp = "conv2d";
-  RETURN_IF_ERROR(CheckValue(input, kOp));
+  RETURN_IF_ERROR(CheckActivation(input, kOp));
   const std::vector<size_t>& in = values_[input];
   if (in.size() != 4) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -224,13 +268,20 @@ absl::StatusOr<ValueId> GraphBuilder::AddConv2D(ValueId input, const Conv2DParam
         "%s: input value %d has %d channels (shape %s) but input_channels is %d", kOp, input,
         in[3], ShapeString(in), p.input_channels));
   }
+  if (p.groups == 0 || p.input_channels % p.groups != 0 || p.output_channels % p.groups != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: groups (%d) must be positive and divide input_channels (%d) and output_channels "
+        "(%d)",
+        kOp, p.groups, p.input_channels, p.output_channels));
+  }
+  const size_t group_input_channels = p.input_channels / p.groups;
   size_t filter_size = 0;
-  if (!CheckedProduct({p.output_channels, p.kernel_height, p.kernel_width, p.input_channels},
+  if (!CheckedProduct({p.output_channels, p.kernel_height, p.kernel_width, group_input_channels},
                       &filter_size) ||
       filter.size() != filter_size) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: filter has %d floats, expected OHWI [%d, %d, %d, %d]", kOp, filter.size(),
-        p.output_channels, p.kernel_height, p.kernel_width, p.input_channels));
+        p.output_channels, p.kernel_height, p.kernel_width, group_input_channels));
   }
   if (!bias.empty() && bias.size() != p.output_channels) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -254,21 +305,33 @@ absl::StatusOr<ValueId> GraphBuilder::AddConv2D(ValueId input, const Conv2DParam
         absl::StrFormat("%s: output shape %s has too many elements", kOp, ShapeString(out)));
   }
   Node node;
-  node.type = OpType::kConv2D;
-  node.input = input;
+  node.inputs = {input};
   node.conv = params;
-  node.weights = CopyPadded(filter);
-  node.weights_shape = {p.output_channels, p.kernel_height, p.kernel_width, p.input_channels};
+  if (p.groups > 1 && group_input_channels == 1) {
+    // XNNPACK's depthwise node wants [1, KH, KW, O]; OHWI with I = 1 is
+    // [O, KH, KW], so this is a transpose of the first axis to the last.
+    node.type = OpType::kDepthwiseConv2D;
+    const size_t taps = static_cast<size_t>(p.kernel_height) * p.kernel_width;
+    std::vector<float> hwo(filter.size());
+    for (size_t o = 0; o < p.output_channels; ++o) {
+      for (size_t t = 0; t < taps; ++t) hwo[t * p.output_channels + o] = filter[o * taps + t];
+    }
+    node.weights = CopyPadded(hwo);
+    node.weights_shape = {1, p.kernel_height, p.kernel_width, p.output_channels};
+  } else {
+    node.type = OpType::kConv2D;
+    node.weights = CopyPadded(filter);
+    node.weights_shape = {p.output_channels, p.kernel_height, p.kernel_width,
+                          group_input_channels};
+  }
   if (!bias.empty()) node.bias = CopyPadded(bias);
-  node.output = AddValue(std::move(out));
-  nodes_.push_back(std::move(node));
-  return nodes_.back().output;
+  return AddNode(std::move(node), std::move(out));
 }
 
 absl::StatusOr<ValueId> GraphBuilder::AddClamp(ValueId input, float output_min,
                                                float output_max) {
   constexpr const char* kOp = "clamp";
-  RETURN_IF_ERROR(CheckValue(input, kOp));
+  RETURN_IF_ERROR(CheckActivation(input, kOp));
   if (std::isnan(output_min) || std::isnan(output_max) || !(output_min < output_max)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: range [%g, %g] must have output_min < output_max, neither NaN", kOp, output_min,
@@ -276,17 +339,15 @@ absl::StatusOr<ValueId> GraphBuilder::AddClamp(ValueId input, float output_min,
   }
   Node node;
   node.type = OpType::kClamp;
-  node.input = input;
+  node.inputs = {input};
   node.output_min = output_min;
   node.output_max = output_max;
-  node.output = AddValue(values_[input]);
-  nodes_.push_back(std::move(node));
-  return nodes_.back().output;
+  return AddNode(std::move(node), values_[input]);
 }
 
 absl::StatusOr<ValueId> GraphBuilder::AddGlobalAveragePool(ValueId input) {
   constexpr const char* kOp = "global_average_pool";
-  RETURN_IF_ERROR(CheckValue(input, kOp));
+  RETURN_IF_ERROR(CheckActivation(input, kOp));
   const std::vector<size_t>& in = values_[input];
   if (in.size() != 4) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -294,10 +355,8 @@ absl::StatusOr<ValueId> GraphBuilder::AddGlobalAveragePool(ValueId input) {
   }
   Node node;
   node.type = OpType::kGlobalAveragePool;
-  node.input = input;
-  node.output = AddValue({in[0], 1, 1, in[3]});
-  nodes_.push_back(std::move(node));
-  return nodes_.back().output;
+  node.inputs = {input};
+  return AddNode(std::move(node), {in[0], 1, 1, in[3]});
 }
 
 absl::StatusOr<ValueId> GraphBuilder::AddFullyConnected(ValueId input,
@@ -305,7 +364,7 @@ absl::StatusOr<ValueId> GraphBuilder::AddFullyConnected(ValueId input,
                                                         absl::Span<const float> weights,
                                                         absl::Span<const float> bias) {
   constexpr const char* kOp = "fully_connected";
-  RETURN_IF_ERROR(CheckValue(input, kOp));
+  RETURN_IF_ERROR(CheckActivation(input, kOp));
   if (params.input_channels == 0 || params.output_channels == 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: input_channels (%d) and output_channels (%d) must be positive", kOp,
@@ -338,13 +397,221 @@ absl::StatusOr<ValueId> GraphBuilder::AddFullyConnected(ValueId input,
   }
   Node node;
   node.type = OpType::kFullyConnected;
-  node.input = input;
+  node.inputs = {input};
   node.weights = CopyPadded(weights);
   node.weights_shape = {params.output_channels, params.input_channels};
   if (!bias.empty()) node.bias = CopyPadded(bias);
-  node.output = AddValue(std::move(out));
-  nodes_.push_back(std::move(node));
-  return nodes_.back().output;
+  return AddNode(std::move(node), std::move(out));
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddConstant(absl::Span<const size_t> shape,
+                                                  absl::Span<const float> data) {
+  constexpr const char* kOp = "constant";
+  RETURN_IF_ERROR(CheckShape(shape, "constant: shape"));
+  if (data.size() != NumElements(shape)) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s: %d floats for shape %s of %d elements",
+                                                      kOp, data.size(), ShapeString(shape),
+                                                      NumElements(shape)));
+  }
+  const ValueId value = AddValue(std::vector<size_t>(shape.begin(), shape.end()));
+  constants_[value] = CopyPadded(data);
+  return value;
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddPool2D(OpType type, ValueId input,
+                                                const Pool2DParams& params) {
+  const char* op = OpName(type);
+  RETURN_IF_ERROR(CheckActivation(input, op));
+  const std::vector<size_t>& in = values_[input];
+  if (in.size() != 4) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: input value %d has shape %s, expected 4D NHWC", op, input, ShapeString(in)));
+  }
+  const Pool2DParams& p = params;
+  if (p.pooling_height == 0 || p.pooling_width == 0 || p.stride_height == 0 ||
+      p.stride_width == 0 || p.dilation_height == 0 || p.dilation_width == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: window %dx%d, stride %dx%d and dilation %dx%d must all be positive", op,
+        p.pooling_height, p.pooling_width, p.stride_height, p.stride_width, p.dilation_height,
+        p.dilation_width));
+  }
+  if (type == OpType::kAveragePool2D && (p.dilation_height != 1 || p.dilation_width != 1)) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: dilation %dx%d; XNNPACK's average pooling has no dilation", op, p.dilation_height,
+        p.dilation_width));
+  }
+  if (p.padding_top >= p.pooling_height || p.padding_bottom >= p.pooling_height ||
+      p.padding_left >= p.pooling_width || p.padding_right >= p.pooling_width) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: padding t%d r%d b%d l%d must be smaller than the %dx%d window on each side", op,
+        p.padding_top, p.padding_right, p.padding_bottom, p.padding_left, p.pooling_height,
+        p.pooling_width));
+  }
+  size_t out_height = 0, out_width = 0;
+  if (!ConvOutputExtent(in[1], p.padding_top, p.padding_bottom, p.pooling_height,
+                        p.dilation_height, p.stride_height, &out_height) ||
+      !ConvOutputExtent(in[2], p.padding_left, p.padding_right, p.pooling_width,
+                        p.dilation_width, p.stride_width, &out_width)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %dx%d window (dilation %dx%d) is larger than the padded %dx%d input of value %d",
+        op, p.pooling_height, p.pooling_width, p.dilation_height, p.dilation_width,
+        in[1] + p.padding_top + p.padding_bottom, in[2] + p.padding_left + p.padding_right,
+        input));
+  }
+  Pool2DParams normalized = params;
+  // Dilation along a 1-wide window axis changes nothing; dropping it keeps
+  // XNNPACK off its dilated path where not needed.
+  if (p.pooling_height == 1) normalized.dilation_height = 1;
+  if (p.pooling_width == 1) normalized.dilation_width = 1;
+  const bool dilated = normalized.dilation_height > 1 || normalized.dilation_width > 1;
+  const bool padded = (p.padding_top | p.padding_right | p.padding_bottom | p.padding_left) != 0;
+  if (type == OpType::kMaxPool2D && dilated && padded) {
+    // At ae108ef dilated max pooling replaces a padding tap by an input pixel
+    // that may lie outside the window (or past the bottom/right edge), and
+    // windows that share indirection entries overwrite each other's
+    // replacements. Explicit -inf padding followed by an unpadded pool is
+    // exact: -inf never wins a window that overlaps the input.
+    const size_t pre[] = {0, p.padding_top, p.padding_left, 0};
+    const size_t post[] = {0, p.padding_bottom, p.padding_right, 0};
+    ASSIGN_OR_RETURN(const ValueId padded_input,
+                     AddConstantPad(input, pre, post, -std::numeric_limits<float>::infinity()));
+    normalized.padding_top = normalized.padding_right = normalized.padding_bottom =
+        normalized.padding_left = 0;
+    return AddPool2D(type, padded_input, normalized);
+  }
+  Node node;
+  node.type = type;
+  node.inputs = {input};
+  node.pool = normalized;
+  if (p.pooling_height == 1 && p.pooling_width == 1) {
+    // XNNPACK rejects 1x1 pooling; with no padding (checked above) it picks
+    // every stride-th pixel, which a unit-weight depthwise 1x1 conv does exactly.
+    node.type = OpType::kSubsample2D;
+    node.conv.input_channels = node.conv.output_channels = in[3];
+    node.conv.kernel_height = node.conv.kernel_width = 1;
+    node.conv.stride_height = p.stride_height;
+    node.conv.stride_width = p.stride_width;
+    node.conv.groups = static_cast<uint32_t>(in[3]);
+    node.weights = CopyPadded(std::vector<float>(in[3], 1.0f));
+    node.weights_shape = {1, 1, 1, in[3]};
+  }
+  return AddNode(std::move(node), {in[0], out_height, out_width, in[3]});
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddMaxPool2D(ValueId input, const Pool2DParams& params) {
+  return AddPool2D(OpType::kMaxPool2D, input, params);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddAveragePool2D(ValueId input,
+                                                       const Pool2DParams& params) {
+  return AddPool2D(OpType::kAveragePool2D, input, params);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddBinary(OpType type, ValueId a, ValueId b) {
+  const char* op = OpName(type);
+  RETURN_IF_ERROR(CheckValue(a, op));
+  RETURN_IF_ERROR(CheckValue(b, op));
+  if (is_constant(a) && is_constant(b)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: both operands (values %d and %d) are constants; fold them before building", op, a,
+        b));
+  }
+  const std::vector<size_t>& sa = values_[a];
+  const std::vector<size_t>& sb = values_[b];
+  std::vector<size_t> out(std::max(sa.size(), sb.size()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    // Aligned from the last dimension; a missing leading dimension is a 1.
+    const size_t da = i < sa.size() ? sa[sa.size() - 1 - i] : 1;
+    const size_t db = i < sb.size() ? sb[sb.size() - 1 - i] : 1;
+    if (da != db && da != 1 && db != 1) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: shapes %s (value %d) and %s (value %d) do not broadcast", op, ShapeString(sa), a,
+          ShapeString(sb), b));
+    }
+    out[out.size() - 1 - i] = std::max(da, db);
+  }
+  Node node;
+  node.type = type;
+  node.inputs = {a, b};
+  return AddNode(std::move(node), std::move(out));
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddAdd(ValueId a, ValueId b) {
+  return AddBinary(OpType::kAdd, a, b);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddMultiply(ValueId a, ValueId b) {
+  return AddBinary(OpType::kMultiply, a, b);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddUnary(OpType type, ValueId input) {
+  RETURN_IF_ERROR(CheckActivation(input, OpName(type)));
+  Node node;
+  node.type = type;
+  node.inputs = {input};
+  return AddNode(std::move(node), values_[input]);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddHardSwish(ValueId input) {
+  return AddUnary(OpType::kHardSwish, input);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddSigmoid(ValueId input) {
+  return AddUnary(OpType::kSigmoid, input);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddSoftmax(ValueId input) {
+  return AddUnary(OpType::kSoftmax, input);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddReshape(ValueId input,
+                                                 absl::Span<const size_t> new_shape) {
+  constexpr const char* kOp = "reshape";
+  RETURN_IF_ERROR(CheckActivation(input, kOp));
+  RETURN_IF_ERROR(CheckShape(new_shape, "reshape: new shape"));
+  if (NumElements(new_shape) != NumElements(values_[input])) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: new shape %s has %d elements, input value %d %s has %d", kOp,
+        ShapeString(new_shape), NumElements(new_shape), input, ShapeString(values_[input]),
+        NumElements(values_[input])));
+  }
+  Node node;
+  node.type = OpType::kReshape;
+  node.inputs = {input};
+  return AddNode(std::move(node), std::vector<size_t>(new_shape.begin(), new_shape.end()));
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddConstantPad(ValueId input,
+                                                     absl::Span<const size_t> pre_padding,
+                                                     absl::Span<const size_t> post_padding,
+                                                     float value) {
+  constexpr const char* kOp = "constant_pad";
+  RETURN_IF_ERROR(CheckActivation(input, kOp));
+  const std::vector<size_t>& in = values_[input];
+  if (pre_padding.size() != in.size() || post_padding.size() != in.size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %d pre and %d post paddings for input value %d of rank %d", kOp,
+        pre_padding.size(), post_padding.size(), input, in.size()));
+  }
+  if (std::isnan(value)) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s: padding value is NaN", kOp));
+  }
+  std::vector<size_t> out(in.size());
+  for (size_t d = 0; d < in.size(); ++d) {
+    if (__builtin_add_overflow(in[d], pre_padding[d], &out[d]) ||
+        __builtin_add_overflow(out[d], post_padding[d], &out[d])) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: dimension %d overflows when padded", kOp, d));
+    }
+  }
+  RETURN_IF_ERROR(CheckShape(out, "constant_pad: output shape"));
+  Node node;
+  node.type = OpType::kConstantPad;
+  node.inputs = {input};
+  node.pre_padding.assign(pre_padding.begin(), pre_padding.end());
+  node.post_padding.assign(post_padding.begin(), post_padding.end());
+  node.padding_value = value;
+  return AddNode(std::move(node), std::move(out));
 }
 
 absl::Status GraphBuilder::MarkOutput(ValueId value) {
@@ -357,6 +624,10 @@ absl::Status GraphBuilder::MarkOutput(ValueId value) {
   if (has_input_ && value == input_) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "output: value %d is the graph input; an output must be produced by an op", value));
+  }
+  if (is_constant(value)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "output: value %d is a constant; an output must be produced by an op", value));
   }
   output_ = value;
   has_output_ = true;
@@ -381,10 +652,12 @@ absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
   for (size_t i = nodes_.size(); i-- > 0;) {
     if (live_value[nodes_[i].output]) {
       live_node[i] = true;
-      live_value[nodes_[i].input] = true;
+      for (ValueId input : nodes_[i].inputs) live_value[input] = true;
     }
   }
-  assert(live_value[input_]);  // every op consumes a value, and the input is the only source
+  // Every op reads at least one non-constant value, and the input is the only
+  // non-constant source.
+  assert(live_value[input_]);
 
   xnn_subgraph_t raw_subgraph = nullptr;
   if (xnn_status status = xnn_create_subgraph(kNumExternalIds, /*flags=*/0, &raw_subgraph);
@@ -407,6 +680,15 @@ absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
                                         XNN_VALUE_FLAG_EXTERNAL_INPUT, &xnn_ids[input_]);
       status != xnn_status_success) {
     return XnnError(status, "xnn_define_tensor_value for the input");
+  }
+  for (size_t v = 0; v < values_.size(); ++v) {
+    if (!live_value[v] || constants_[v] == nullptr) continue;
+    if (xnn_status status = define_tensor(values_[v], constants_[v]->data(), XNN_INVALID_VALUE_ID,
+                                          /*flags=*/0, &xnn_ids[v]);
+        status != xnn_status_success) {
+      return XnnError(status, absl::StrFormat("xnn_define_tensor_value for constant value %d", v));
+    }
+    state->static_weights.push_back(constants_[v]);
   }
 
   for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -431,7 +713,7 @@ absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
       state->static_weights.push_back(node.weights);
     }
     if (node.bias != nullptr) {
-      const size_t dims[] = {node.weights_shape[0]};
+      const size_t dims[] = {values_[node.output].back()};  // output channels
       if (xnn_status status =
               define_tensor(dims, node.bias->data(), XNN_INVALID_VALUE_ID, 0, &bias_id);
           status != xnn_status_success) {
@@ -440,7 +722,7 @@ absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
       state->static_weights.push_back(node.bias);
     }
 
-    const uint32_t in = xnn_ids[node.input], out = xnn_ids[node.output];
+    const uint32_t in = xnn_ids[node.inputs[0]], out = xnn_ids[node.output];
     xnn_status status = xnn_status_success;
     const char* call = "";
     switch (node.type) {
@@ -450,8 +732,9 @@ absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
         status = xnn_define_convolution_2d(
             subgraph.get(), p.padding_top, p.padding_right, p.padding_bottom, p.padding_left,
             p.kernel_height, p.kernel_width, p.stride_height, p.stride_width, p.dilation_height,
-            p.dilation_width, /*groups=*/1, p.input_channels, p.output_channels, kNoMin, kNoMax,
-            in, weights_id, bias_id, out, /*flags=*/0);
+            p.dilation_width, p.groups, p.input_channels / p.groups,
+            p.output_channels / p.groups, kNoMin, kNoMax, in, weights_id, bias_id, out,
+            /*flags=*/0);
         break;
       }
       case OpType::kClamp:
@@ -468,6 +751,70 @@ absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
         call = "xnn_define_fully_connected";
         status = xnn_define_fully_connected(subgraph.get(), kNoMin, kNoMax, in, weights_id,
                                             bias_id, out, /*flags=*/0);
+        break;
+      case OpType::kDepthwiseConv2D:
+      case OpType::kSubsample2D: {
+        const Conv2DParams& p = node.conv;
+        call = "xnn_define_depthwise_convolution_2d";
+        status = xnn_define_depthwise_convolution_2d(
+            subgraph.get(), p.padding_top, p.padding_right, p.padding_bottom, p.padding_left,
+            p.kernel_height, p.kernel_width, p.stride_height, p.stride_width, p.dilation_height,
+            p.dilation_width, /*depth_multiplier=*/p.output_channels / p.input_channels,
+            p.input_channels, kNoMin, kNoMax, in, weights_id, bias_id, out, /*flags=*/0);
+        break;
+      }
+      case OpType::kMaxPool2D: {
+        const Pool2DParams& p = node.pool;
+        call = "xnn_define_max_pooling_2d";
+        status = xnn_define_max_pooling_2d(
+            subgraph.get(), p.padding_top, p.padding_right, p.padding_bottom, p.padding_left,
+            p.pooling_height, p.pooling_width, p.stride_height, p.stride_width,
+            p.dilation_height, p.dilation_width, kNoMin, kNoMax, in, out, /*flags=*/0);
+        break;
+      }
+      case OpType::kAveragePool2D: {
+        const Pool2DParams& p = node.pool;
+        call = "xnn_define_average_pooling_2d";
+        status = xnn_define_average_pooling_2d(
+            subgraph.get(), p.padding_top, p.padding_right, p.padding_bottom, p.padding_left,
+            p.pooling_height, p.pooling_width, p.stride_height, p.stride_width, kNoMin, kNoMax,
+            in, out, /*flags=*/0);
+        break;
+      }
+      case OpType::kAdd:
+        call = "xnn_define_add2";
+        status = xnn_define_add2(subgraph.get(), kNoMin, kNoMax, in, xnn_ids[node.inputs[1]],
+                                 out, /*flags=*/0);
+        break;
+      case OpType::kMultiply:
+        call = "xnn_define_multiply2";
+        status = xnn_define_multiply2(subgraph.get(), kNoMin, kNoMax, in,
+                                      xnn_ids[node.inputs[1]], out, /*flags=*/0);
+        break;
+      case OpType::kHardSwish:
+        call = "xnn_define_hardswish";
+        status = xnn_define_hardswish(subgraph.get(), in, out, /*flags=*/0);
+        break;
+      case OpType::kSigmoid:
+        call = "xnn_define_sigmoid";
+        status = xnn_define_sigmoid(subgraph.get(), in, out, /*flags=*/0);
+        break;
+      case OpType::kSoftmax:
+        call = "xnn_define_softmax";
+        status = xnn_define_softmax(subgraph.get(), in, out, /*flags=*/0);
+        break;
+      case OpType::kReshape: {
+        const std::vector<size_t>& new_shape = values_[node.output];
+        call = "xnn_define_static_reshape";
+        status = xnn_define_static_reshape(subgraph.get(), new_shape.size(), new_shape.data(), in,
+                                           out, /*flags=*/0);
+        break;
+      }
+      case OpType::kConstantPad:
+        call = "xnn_define_static_constant_pad";
+        status = xnn_define_static_constant_pad(subgraph.get(), node.pre_padding.data(),
+                                                node.post_padding.data(), node.padding_value, in,
+                                                out, /*flags=*/0);
         break;
     }
     if (status != xnn_status_success) return XnnError(status, absl::StrCat(call, " ", where));

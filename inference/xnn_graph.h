@@ -11,25 +11,52 @@
 //   ASSIGN_OR_RETURN(Runtime runtime, builder.Build(/*num_threads=*/2));
 //   RETURN_IF_ERROR(runtime.Run(image, logits));
 //
+// Ops: convolution (grouped and depthwise), fully connected, clamp, hardswish,
+// sigmoid, softmax, max/average/global-average pooling, add and multiply with
+// numpy broadcasting, static reshape and constant padding; constants (static
+// tensors) may be operands of add and multiply.
+//
 // How it works:
 //   1. GraphBuilder::Create() initialises XNNPACK. xnn_initialize is
 //      idempotent (pthread_once inside, at ae108ef), so every Create() calls it
 //      and no Deinitialize is ever made: XNNPACK's tables live for the process.
 //   2. Each Add* validates its operands against the shapes the builder tracks
-//      (rank, channel counts, weight sizes, kernel versus padded input), infers
-//      the output shape and records a node. Weights are copied into builder-owned
-//      immutable buffers. Nothing is handed to XNNPACK yet.
+//      (rank, channel counts, weight sizes, kernel versus padded input,
+//      broadcast compatibility), infers the output shape and records a node.
+//      Weights and constants are copied into builder-owned immutable buffers.
+//      Nothing is handed to XNNPACK yet.
 //   3. Build() lowers the recorded nodes that the output depends on into a fresh
 //      xnn_subgraph (input = external value 0, output = external value 1),
 //      creates the xnn_runtime with its own pthreadpool and deletes the
 //      subgraph. Lowering is deferred because XNNPACK fixes a value's
 //      external-output flag when the value is defined (MarkOutput could not be
 //      honoured afterwards) and xnn_create_runtime_v2 rewrites the subgraph it
-//      is given (fuses Clamp into its producer), so one subgraph cannot safely
-//      back several runtimes; Build() may be called any number of times.
+//      is given (fuses Clamp into its producer, constant padding into the
+//      convolution after it), so one subgraph cannot safely back several
+//      runtimes; Build() may be called any number of times.
 //   4. Runtime::Run copies the input into a runtime-owned buffer padded by
 //      XNN_EXTRA_BYTES (XNNPACK may read that far past any tensor it is given),
 //      points XNNPACK at the caller's output span and invokes the runtime.
+//
+// XNNPACK (ae108ef) quirks the builder hides:
+//   - Depthwise convolution is its own node with a [1, KH, KW, C * multiplier]
+//     filter; AddConv2D takes every convolution in OHWI and, when each group
+//     has one input channel (groups == input_channels > 1), relays the filter
+//     out and defines a depthwise node (what the sparse NCHW path recognises).
+//   - 1x1 max or average pooling is rejected ("meaningless"), yet ONNX models
+//     use it to subsample; with no padding it is exactly a strided 1x1
+//     depthwise convolution with unit weights, which is what it becomes.
+//   - Binary ops and reshape do not check shapes at define time; a wrong
+//     declared shape would be trusted. The builder checks them all.
+//   - Average pooling divides by the number of non-padding elements in each
+//     window (ONNX count_include_pad = 0); for count_include_pad = 1, pad
+//     explicitly with AddConstantPad and pool without padding.
+//   - Max pooling reads clamped border pixels instead of padding, which is the
+//     same as ignoring padding while every window overlaps the input; the
+//     builder requires each padding to be smaller than the kernel to keep it so.
+//     With dilation the replacement pixel can lie outside the window, so a
+//     dilated, padded max pooling becomes -inf constant padding and an
+//     unpadded pooling (found by the reference test, not documented upstream).
 //
 // Guarantees:
 //   - Every shape error is caught by the builder, with a one-line message
@@ -41,9 +68,9 @@
 //     shared with every Runtime built from it, so either may be destroyed first.
 //   - A Runtime owns its xnn_runtime and pthreadpool (RAII, movable, not
 //     copyable); the runtime is deleted before the pool it runs on.
-// Not provided (later issues): several inputs or outputs, depthwise/grouped
-// convolution, sparse (NCHW) inference, int8, dynamic shapes (ae108ef has no
-// reshape step: shapes are fixed at Build()).
+// Not provided (later issues): several inputs or outputs, concatenation and
+// transposition (no such nodes at ae108ef), sparse (NCHW) inference, int8,
+// dynamic shapes (ae108ef has no reshape step: shapes are fixed at Build()).
 //
 // Cost: Add* is O(weights) for the copy. Build() packs every weight tensor
 // (XNNPACK's operator creation, O(weights)) and allocates the activation arena.
@@ -68,8 +95,12 @@ namespace inference {
 // Index of a tensor in a GraphBuilder, in creation order from 0.
 using ValueId = uint32_t;
 
-// A 2D convolution with one group. Filters are OHWI:
-// [output_channels, kernel_height, kernel_width, input_channels].
+// A 2D convolution. Filters are OHWI:
+// [output_channels, kernel_height, kernel_width, input_channels / groups].
+// input_channels and output_channels count all groups and are multiples of
+// `groups`; output channel o reads input channels [g * I/G, (g + 1) * I/G) of
+// group g = o / (O/G), as in ONNX Conv and PyTorch. groups == input_channels
+// is a depthwise convolution (output_channels / groups is its multiplier).
 // Output size per spatial axis, as XNNPACK and ONNX compute it:
 //   out = (in + pad_before + pad_after - dilation * (kernel - 1) - 1) / stride + 1
 // (floor division); the padded input must be at least as large as the dilated
@@ -77,6 +108,19 @@ using ValueId = uint32_t;
 struct Conv2DParams {
   size_t input_channels = 0, output_channels = 0;
   uint32_t kernel_height = 0, kernel_width = 0;
+  uint32_t stride_height = 1, stride_width = 1;
+  uint32_t dilation_height = 1, dilation_width = 1;
+  uint32_t padding_top = 0, padding_right = 0, padding_bottom = 0, padding_left = 0;
+  uint32_t groups = 1;
+};
+
+// A 2D max or average pooling window, NHWC, every channel on its own. Output
+// size per spatial axis as for Conv2DParams (floor; for ONNX ceil_mode, add
+// the missing rows and columns to padding_bottom and padding_right).
+// Each padding must be smaller than the kernel along its axis: every window
+// then overlaps the input. Average pooling has no dilation (XNNPACK has none).
+struct Pool2DParams {
+  uint32_t pooling_height = 0, pooling_width = 0;
   uint32_t stride_height = 1, stride_width = 1;
   uint32_t dilation_height = 1, dilation_width = 1;
   uint32_t padding_top = 0, padding_right = 0, padding_bottom = 0, padding_left = 0;
@@ -106,6 +150,12 @@ class GraphBuilder {
   // One input per graph for now.
   absl::StatusOr<ValueId> AddInput(absl::Span<const size_t> shape);
 
+  // A static tensor of `shape` (rank 1..6) holding `data` (row-major, copied),
+  // usable as an operand of AddAdd and AddMultiply. Not an op's output, so it
+  // cannot be the graph output.
+  absl::StatusOr<ValueId> AddConstant(absl::Span<const size_t> shape,
+                                      absl::Span<const float> data);
+
   // `input` is [N, H, W, input_channels]; output [N, OH, OW, output_channels].
   // `filter` is OHWI as above; `bias` is output_channels floats, or empty for
   // none. Both are copied.
@@ -121,6 +171,34 @@ class GraphBuilder {
   // Mean over H and W: [N, H, W, C] -> [N, 1, 1, C].
   absl::StatusOr<ValueId> AddGlobalAveragePool(ValueId input);
 
+  // [N, H, W, C] -> [N, OH, OW, C], see Pool2DParams. Max ignores padding;
+  // average divides by the number of non-padding elements in the window.
+  absl::StatusOr<ValueId> AddMaxPool2D(ValueId input, const Pool2DParams& params);
+  absl::StatusOr<ValueId> AddAveragePool2D(ValueId input, const Pool2DParams& params);
+
+  // Elementwise a + b and a * b with numpy broadcasting: shapes are aligned
+  // from the last dimension and each pair of dimensions must be equal or
+  // contain a 1; the output has the larger rank and the larger of each pair.
+  // At most one operand may be a constant.
+  absl::StatusOr<ValueId> AddAdd(ValueId a, ValueId b);
+  absl::StatusOr<ValueId> AddMultiply(ValueId a, ValueId b);
+
+  // y = x * min(max(x + 3, 0), 6) / 6, elementwise.
+  absl::StatusOr<ValueId> AddHardSwish(ValueId input);
+  // y = 1 / (1 + exp(-x)), elementwise.
+  absl::StatusOr<ValueId> AddSigmoid(ValueId input);
+  // Softmax over the last dimension; every other dimension is a batch.
+  absl::StatusOr<ValueId> AddSoftmax(ValueId input);
+
+  // The same elements, row-major, in `new_shape` (rank 1..6, no zero
+  // dimension, as many elements as the input).
+  absl::StatusOr<ValueId> AddReshape(ValueId input, absl::Span<const size_t> new_shape);
+
+  // Pads dimension d with pre_padding[d] copies of `value` before and
+  // post_padding[d] after; both spans have the input's rank.
+  absl::StatusOr<ValueId> AddConstantPad(ValueId input, absl::Span<const size_t> pre_padding,
+                                         absl::Span<const size_t> post_padding, float value);
+
   // See FullyConnectedParams. `weights` and `bias` (output_channels floats, or
   // empty for none) are copied. Output shape: the input's with the last
   // dimension replaced by output_channels.
@@ -129,7 +207,7 @@ class GraphBuilder {
                                             absl::Span<const float> bias);
 
   // Makes `value` the graph output. It must be produced by an op (not the
-  // input); one output per graph for now.
+  // input or a constant); one output per graph for now.
   absl::Status MarkOutput(ValueId value);
 
   // Lowers the graph into XNNPACK and creates a runtime on `num_threads`
@@ -140,19 +218,41 @@ class GraphBuilder {
   size_t num_values() const { return values_.size(); }
   // Shape of `value`; requires value < num_values().
   absl::Span<const size_t> shape(ValueId value) const;
+  // Whether `value` was made by AddConstant; requires value < num_values().
+  bool is_constant(ValueId value) const;
 
  private:
-  enum class OpType { kConv2D, kClamp, kGlobalAveragePool, kFullyConnected };
+  enum class OpType {
+    kConv2D,
+    kDepthwiseConv2D,  // a kConv2D whose groups have one input channel each
+    kClamp,
+    kGlobalAveragePool,
+    kFullyConnected,
+    kMaxPool2D,
+    kAveragePool2D,
+    kSubsample2D,      // a 1x1 pooling: a strided depthwise conv with unit weights
+    kAdd,
+    kMultiply,
+    kHardSwish,
+    kSigmoid,
+    kSoftmax,
+    kReshape,          // the new shape is the output value's
+    kConstantPad,
+  };
 
   // One recorded op. Weights are shared with the runtimes built from them.
   struct Node {
     OpType type;
-    ValueId input = 0, output = 0;
-    Conv2DParams conv;                                   // kConv2D
+    std::vector<ValueId> inputs;                         // 1, or 2 for kAdd and kMultiply
+    ValueId output = 0;
+    Conv2DParams conv;                                   // convolutions, kSubsample2D
+    Pool2DParams pool;                                   // kMaxPool2D, kAveragePool2D
     float output_min = 0.0f, output_max = 0.0f;          // kClamp
-    std::shared_ptr<const std::vector<float>> weights;   // kConv2D, kFullyConnected
-    std::vector<size_t> weights_shape;                   // OHWI or [O, I]
-    std::shared_ptr<const std::vector<float>> bias;      // [weights_shape[0]], may be null
+    std::vector<size_t> pre_padding, post_padding;       // kConstantPad
+    float padding_value = 0.0f;                          // kConstantPad
+    std::shared_ptr<const std::vector<float>> weights;   // convolutions, kFullyConnected
+    std::vector<size_t> weights_shape;                   // OHWI, [1, H, W, O] or [O, I]
+    std::shared_ptr<const std::vector<float>> bias;      // [output channels], may be null
   };
 
   GraphBuilder() = default;
@@ -160,9 +260,20 @@ class GraphBuilder {
   static const char* OpName(OpType type);
 
   absl::Status CheckValue(ValueId value, const char* op) const;
+  // CheckValue, and `value` is not a constant (ops that read only constants
+  // would not depend on the input).
+  absl::Status CheckActivation(ValueId value, const char* op) const;
   ValueId AddValue(std::vector<size_t> shape);
+  // Records a node of `type` reading `inputs` and producing a new value of
+  // `output_shape` (already validated); returns that value.
+  ValueId AddNode(Node node, std::vector<size_t> output_shape);
+  absl::StatusOr<ValueId> AddUnary(OpType type, ValueId input);
+  absl::StatusOr<ValueId> AddBinary(OpType type, ValueId a, ValueId b);
+  absl::StatusOr<ValueId> AddPool2D(OpType type, ValueId input, const Pool2DParams& params);
 
   std::vector<std::vector<size_t>> values_;  // shape of each value
+  // Data of each value made by AddConstant (padded like weights), else null.
+  std::vector<std::shared_ptr<const std::vector<float>>> constants_;
   std::vector<Node> nodes_;                  // in creation order, so topological
   ValueId input_ = 0, output_ = 0;
   bool has_input_ = false, has_output_ = false;
