@@ -7,12 +7,6 @@ namespace edgecompress::training {
 
 namespace F = torch::nn::functional;
 
-int64_t CountParameters(const torch::nn::Module& module) {
-  int64_t count = 0;
-  for (const torch::Tensor& parameter : module.parameters()) count += parameter.numel();
-  return count;
-}
-
 LeNet5::LeNet5(int64_t num_classes)
     : num_classes_(num_classes),
       conv1_(register_module("conv1",

@@ -1,0 +1,186 @@
+#include "training/models/resnet.h"
+
+#include <torch/nn/init.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace edgecompress::training {
+namespace {
+
+struct ConvShape {
+  int64_t in = 0, out = 0, kernel = 3, stride = 1;
+};
+
+struct BlockShape {
+  bool bottleneck = false;
+  int64_t in_channels = 0, planes = 0, stride = 1;
+
+  int64_t out_channels() const { return bottleneck ? 4 * planes : planes; }
+  bool has_downsample() const { return stride != 1 || in_channels != out_channels(); }
+  // The residual branch's convolutions, each followed by its BN; ReLU between them.
+  std::vector<ConvShape> convs() const {
+    if (!bottleneck) return {{in_channels, planes, 3, stride}, {planes, planes, 3, 1}};
+    return {{in_channels, planes, 1, 1}, {planes, planes, 3, stride}, {planes, 4 * planes, 1, 1}};
+  }
+};
+
+torch::nn::Conv2d MakeConv(const ConvShape& c) {
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(c.in, c.out, c.kernel)
+                             .stride(c.stride)
+                             .padding(c.kernel / 2)
+                             .bias(false));
+  // He et al. 2015 normal with fan out, as torchvision and Distiller initialise.
+  torch::nn::init::kaiming_normal_(conv->weight, /*a=*/0, torch::kFanOut, torch::kReLU);
+  return conv;
+}
+
+Conv2dAttrs ConvAttrs(const ConvShape& c) {
+  return {.in_channels = c.in, .out_channels = c.out, .kernel_size = c.kernel,
+          .stride = c.stride, .padding = c.kernel / 2, .bias = false};
+}
+
+absl::Status ValidateCounts(const ResNetOptions& o) {
+  if (o.num_classes < 1 || o.input_channels < 1 || o.input_size < 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "ResNet needs num_classes, input_channels and input_size >= 1, got %d, %d, %d",
+        o.num_classes, o.input_channels, o.input_size));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+class ResidualBlock : public torch::nn::Module {
+ public:
+  explicit ResidualBlock(const BlockShape& shape) : shape_(shape) {
+    const std::vector<ConvShape> convs = shape.convs();
+    for (size_t i = 0; i < convs.size(); ++i) {
+      convs_.push_back(register_module(absl::StrCat("conv", i + 1), MakeConv(convs[i])));
+      bns_.push_back(register_module(absl::StrCat("bn", i + 1),
+                                     torch::nn::BatchNorm2d(convs[i].out)));
+    }
+    if (shape.has_downsample()) {
+      downsample_ = register_module(
+          "downsample",
+          torch::nn::Sequential(
+              MakeConv({shape.in_channels, shape.out_channels(), 1, shape.stride}),
+              torch::nn::BatchNorm2d(shape.out_channels())));
+    }
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor y = x;
+    for (size_t i = 0; i < convs_.size(); ++i) {
+      y = bns_[i]->forward(convs_[i]->forward(y));
+      if (i + 1 < convs_.size()) y = torch::relu(y);
+    }
+    return torch::relu(y + (downsample_ ? downsample_->forward(x) : x));
+  }
+
+  // Appends the block to `graph` reading `x`; returns the block's output.
+  std::string Describe(LayerGraph& graph, const std::string& prefix, const std::string& x) const {
+    const std::vector<ConvShape> convs = shape_.convs();
+    std::string y = x;
+    for (size_t i = 0; i < convs.size(); ++i) {
+      y = graph.Conv2d(absl::StrCat(prefix, ".conv", i + 1), y, ConvAttrs(convs[i]));
+      y = graph.BatchNorm(absl::StrCat(prefix, ".bn", i + 1), y, {.channels = convs[i].out});
+      if (i + 1 < convs.size()) y = graph.Relu(y);
+    }
+    std::string shortcut = x;
+    if (shape_.has_downsample()) {
+      shortcut = graph.Conv2d(
+          absl::StrCat(prefix, ".downsample.0"), x,
+          ConvAttrs({shape_.in_channels, shape_.out_channels(), 1, shape_.stride}));
+      shortcut = graph.BatchNorm(absl::StrCat(prefix, ".downsample.1"), shortcut,
+                                 {.channels = shape_.out_channels()});
+    }
+    return graph.Relu(graph.Add(y, shortcut));
+  }
+
+ private:
+  BlockShape shape_;
+  std::vector<torch::nn::Conv2d> convs_;
+  std::vector<torch::nn::BatchNorm2d> bns_;
+  torch::nn::Sequential downsample_{nullptr};
+};
+
+absl::StatusOr<std::shared_ptr<ResNet>> ResNet::CreateCifar(const ResNetOptions& options) {
+  if (options.depth < 8 || (options.depth - 2) % 6 != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "CIFAR ResNet depth must be 6n + 2 with n >= 1 (20, 32, 44, 56, 110), got %d",
+        options.depth));
+  }
+  if (absl::Status status = ValidateCounts(options); !status.ok()) return status;
+  const int n = (options.depth - 2) / 6;
+  return std::shared_ptr<ResNet>(new ResNet(
+      options, {.bottleneck = false, .stem_channels = 16, .blocks = {n, n, n},
+                .planes = {16, 32, 64}}));
+}
+
+absl::StatusOr<std::shared_ptr<ResNet>> ResNet::Create(const ResNetOptions& options) {
+  Layout layout;
+  layout.stem_channels = 64;
+  layout.planes = {64, 128, 256, 512};
+  switch (options.depth) {
+    case 18: layout.blocks = {2, 2, 2, 2}; break;
+    case 34: layout.blocks = {3, 4, 6, 3}; break;
+    case 50: layout.blocks = {3, 4, 6, 3}; layout.bottleneck = true; break;
+    case 101: layout.blocks = {3, 4, 23, 3}; layout.bottleneck = true; break;
+    case 152: layout.blocks = {3, 8, 36, 3}; layout.bottleneck = true; break;
+    default:
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "ResNet depth must be 18, 34, 50, 101 or 152, got %d", options.depth));
+  }
+  if (absl::Status status = ValidateCounts(options); !status.ok()) return status;
+  return std::shared_ptr<ResNet>(new ResNet(options, layout));
+}
+
+ResNet::ResNet(const ResNetOptions& options, const Layout& layout) : options_(options) {
+  conv1_ = register_module("conv1", MakeConv({options.input_channels, layout.stem_channels, 3, 1}));
+  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(layout.stem_channels));
+  int64_t channels = layout.stem_channels;
+  for (size_t stage = 0; stage < layout.blocks.size(); ++stage) {
+    const std::string stage_name = absl::StrCat("layer", stage + 1);
+    torch::nn::ModuleList stage_modules = register_module(stage_name, torch::nn::ModuleList());
+    for (int i = 0; i < layout.blocks[stage]; ++i) {
+      const BlockShape shape = {.bottleneck = layout.bottleneck,
+                                .in_channels = channels,
+                                .planes = layout.planes[stage],
+                                .stride = stage > 0 && i == 0 ? 2 : 1};
+      auto block = std::make_shared<ResidualBlock>(shape);
+      stage_modules->push_back(block);  // registered as "<i>"
+      blocks_.push_back(std::move(block));
+      block_names_.push_back(absl::StrCat(stage_name, ".", i));
+      channels = shape.out_channels();
+    }
+  }
+  features_ = channels;
+  fc_ = register_module("fc", torch::nn::Linear(features_, options.num_classes));
+}
+
+torch::Tensor ResNet::forward(torch::Tensor images) {
+  torch::Tensor x = torch::relu(bn1_->forward(conv1_->forward(images)));
+  for (const std::shared_ptr<ResidualBlock>& block : blocks_) x = block->forward(x);
+  return fc_->forward(x.mean({2, 3}));  // global average pool
+}
+
+LayerGraph ResNet::Describe() const {
+  LayerGraph graph({options_.input_channels, options_.input_size, options_.input_size});
+  const int64_t stem = conv1_->options.out_channels();
+  std::string x = graph.Conv2d(
+      "conv1", LayerGraph::kInput,
+      ConvAttrs({options_.input_channels, stem, 3, 1}));
+  x = graph.Relu(graph.BatchNorm("bn1", x, {.channels = stem}));
+  for (size_t i = 0; i < blocks_.size(); ++i) x = blocks_[i]->Describe(graph, block_names_[i], x);
+  x = graph.Flatten(graph.GlobalAveragePool(x));
+  graph.Linear("fc", x, {.in_features = features_, .out_features = options_.num_classes});
+  return graph;
+}
+
+}  // namespace edgecompress::training
