@@ -14,8 +14,17 @@
 //   - NaN weights order as the largest magnitude: they are kept, and training
 //     code is expected to notice them long before pruning does.
 //
+// Global masks rank several layers together (Han et al.; SparseML's
+// global_sparsity, TF-MOT pruning a whole model): one threshold over the |w|
+// of all included layers, so each layer ends at its own sparsity and the
+// total is exact: floor(sparsity * total) zeros over all layers, where total
+// is the sum of their sizes. Ties are broken by (layer order, index): the
+// earlier layer in the caller's order, then the lower index, is pruned
+// first, as if the layers were laid end to end. MaskedParameters in torch.h
+// (global = true) follows the same rule.
+//
 // Cost: O(n) expected (nth_element over (|w|, index) keys) and n * 8 bytes of
-// scratch.
+// scratch, n the number of weights (over all layers for a global mask).
 #ifndef EDGECOMPRESS_PRUNING_MAGNITUDE_H_
 #define EDGECOMPRESS_PRUNING_MAGNITUDE_H_
 
@@ -31,6 +40,15 @@ namespace edgecompress::pruning {
 // different sizes.
 absl::Status MagnitudeMask(absl::Span<const float> weights, double sparsity,
                            absl::Span<uint8_t> mask);
+
+// One ranking over all `weights` together (conventions above): zeroes
+// exactly floor(sparsity * total) entries of `masks`, masks[i] belonging to
+// weights[i]. Keeps no pointer to either after it returns. Errors
+// (kInvalidArgument): sparsity outside [0, 1], different numbers of weight
+// and mask spans, a mask whose size differs from its layer's (naming the
+// layer's index), a layer of 2^32 weights or more.
+absl::Status GlobalMagnitudeMask(absl::Span<const absl::Span<const float>> weights,
+                                 double sparsity, absl::Span<const absl::Span<uint8_t>> masks);
 
 // The number of entries MagnitudeMask zeroes: floor(sparsity * size).
 int64_t PrunedCount(int64_t size, double sparsity);

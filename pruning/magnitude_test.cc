@@ -100,5 +100,78 @@ TEST(MagnitudeMaskTest, RejectsBadArguments) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// Global masks. By hand: |w| over both layers sorted is 0.05 (b[0]), 0.1
+// (a[1]), 0.2 (b[2]), 0.3, 0.5, 2, 3; floor(0.5 * 7) = 3 go.
+TEST(GlobalMagnitudeMaskTest, OneThresholdOverAllLayers) {
+  const std::vector<float> a = {0.5f, -0.1f, 2.0f}, b = {0.05f, 3.0f, -0.2f, 0.3f};
+  std::vector<uint8_t> mask_a(a.size()), mask_b(b.size());
+  const std::vector<absl::Span<const float>> weights = {a, b};
+  const std::vector<absl::Span<uint8_t>> masks = {absl::MakeSpan(mask_a), absl::MakeSpan(mask_b)};
+  ASSERT_THAT(GlobalMagnitudeMask(weights, 0.5, masks), IsOk());
+  EXPECT_THAT(mask_a, ElementsAre(1, 0, 1));
+  EXPECT_THAT(mask_b, ElementsAre(0, 1, 0, 1));
+}
+
+// All equal: floor(0.6 * 5) = 3 go, the earlier layer first, then by index.
+TEST(GlobalMagnitudeMaskTest, TiesGoByLayerOrderThenIndex) {
+  const std::vector<float> a(2, 1.0f), b(3, -1.0f);
+  std::vector<uint8_t> mask_a(a.size()), mask_b(b.size());
+  const std::vector<absl::Span<const float>> weights = {a, b};
+  const std::vector<absl::Span<uint8_t>> masks = {absl::MakeSpan(mask_a), absl::MakeSpan(mask_b)};
+  ASSERT_THAT(GlobalMagnitudeMask(weights, 0.6, masks), IsOk());
+  EXPECT_THAT(mask_a, ElementsAre(0, 0));
+  EXPECT_THAT(mask_b, ElementsAre(0, 1, 1));
+}
+
+// The global mask is MagnitudeMask of the layers laid end to end, for random
+// layers (one of them empty, one all-equal) at the edge sparsities; so the
+// zero count is exact and a layer of small weights ends sparser.
+TEST(GlobalMagnitudeMaskTest, EqualsTheMaskOfTheConcatenatedLayers) {
+  std::mt19937 rng(testing::UnitTest::GetInstance()->random_seed());
+  std::normal_distribution<float> normal;
+  std::vector<std::vector<float>> layers = {std::vector<float>(37), {}, std::vector<float>(200),
+                                            std::vector<float>(64, 0.01f)};
+  for (float& w : layers[0]) w = normal(rng);
+  for (float& w : layers[2]) w = 10.0f * normal(rng);
+  std::vector<float> all;
+  for (const auto& layer : layers) all.insert(all.end(), layer.begin(), layer.end());
+  for (double sparsity : {0.0, 0.4, 0.6, 0.9, 0.99, 1.0}) {
+    SCOPED_TRACE(sparsity);
+    std::vector<std::vector<uint8_t>> masks;
+    std::vector<absl::Span<const float>> weights;
+    std::vector<absl::Span<uint8_t>> mask_spans;
+    for (const auto& layer : layers) masks.emplace_back(layer.size());
+    for (size_t i = 0; i < layers.size(); ++i) {
+      weights.push_back(layers[i]);
+      mask_spans.push_back(absl::MakeSpan(masks[i]));
+    }
+    ASSERT_THAT(GlobalMagnitudeMask(weights, sparsity, mask_spans), IsOk());
+    std::vector<uint8_t> expected(all.size()), got;
+    ASSERT_THAT(MagnitudeMask(all, sparsity, absl::MakeSpan(expected)), IsOk());
+    for (const auto& mask : masks) got.insert(got.end(), mask.begin(), mask.end());
+    EXPECT_EQ(got, expected);
+    EXPECT_EQ(CountZeros(got), PrunedCount(all.size(), sparsity));
+    if (sparsity == 0.4) {
+      // The 0.01 layer goes first, and the x10 layer ends far less sparse
+      // than the x1 layer (about 11% against 84%).
+      EXPECT_EQ(CountZeros(masks[3]), 64);
+      EXPECT_LT(CountZeros(masks[2]) / 200.0, 0.5 * CountZeros(masks[0]) / 37.0);
+    }
+  }
+}
+
+TEST(GlobalMagnitudeMaskTest, RejectsBadArguments) {
+  const std::vector<float> a = {1.0f, 2.0f};
+  std::vector<uint8_t> mask(2), short_mask(1);
+  const std::vector<absl::Span<const float>> weights = {a, a};
+  EXPECT_THAT(GlobalMagnitudeMask(weights, 1.5, {absl::MakeSpan(mask), absl::MakeSpan(mask)}),
+              StatusIs(absl::StatusCode::kInvalidArgument, testing::HasSubstr("[0, 1]")));
+  EXPECT_THAT(GlobalMagnitudeMask(weights, 0.5, {absl::MakeSpan(mask)}),
+              StatusIs(absl::StatusCode::kInvalidArgument, testing::HasSubstr("1 masks for 2")));
+  EXPECT_THAT(
+      GlobalMagnitudeMask(weights, 0.5, {absl::MakeSpan(mask), absl::MakeSpan(short_mask)}),
+      StatusIs(absl::StatusCode::kInvalidArgument, testing::HasSubstr("mask 1 has 1 entries")));
+}
+
 }  // namespace
 }  // namespace edgecompress::pruning

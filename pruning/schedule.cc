@@ -1,6 +1,7 @@
 #include "pruning/schedule.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 
 #include "absl/status/status.h"
@@ -55,6 +56,15 @@ bool CubicSchedule::IsUpdateStep(int64_t step) const {
   const CubicScheduleOptions& o = options_;
   if (step < o.begin_step || step > o.end_step) return false;
   return step == o.end_step || (step - o.begin_step) % o.frequency == 0;
+}
+
+CubicScheduleOptions EpochsToSteps(const CubicScheduleOptions& epochs, int64_t steps_per_epoch) {
+  assert(steps_per_epoch >= 1);
+  CubicScheduleOptions steps = epochs;
+  steps.begin_step *= steps_per_epoch;
+  steps.end_step *= steps_per_epoch;
+  steps.frequency *= steps_per_epoch;
+  return steps;
 }
 
 }  // namespace edgecompress::pruning

@@ -22,6 +22,17 @@
 //
 // A schedule is a pure function of the step: it holds no training state, so
 // resuming from a checkpoint needs only the step.
+//
+// SparsitySchedule is what every pruning schedule answers (CubicSchedule
+// here, ConstantSchedule in constant_schedule.h, AcDcSchedule in
+// acdc_schedule.h), so one adapter drives them all. Per optimizer step t:
+//   if IsUpdateStep(t):  recompute masks by magnitude for TargetSparsity(t)
+//                        (a target of 0 means all-ones masks);
+//   if MasksEnforced(t): mask the gradients before the step and the weights
+//                        after it (momentum revives pruned weights).
+// Every schedule keeps these promises (schedule_contract.h checks them):
+// targets are in [0, 1); between update steps neither the target nor
+// enforcement changes; where masks are not enforced the target is 0.
 #ifndef EDGECOMPRESS_PRUNING_SCHEDULE_H_
 #define EDGECOMPRESS_PRUNING_SCHEDULE_H_
 
@@ -31,12 +42,26 @@
 
 namespace edgecompress::pruning {
 
+class SparsitySchedule {
+ public:
+  virtual ~SparsitySchedule() = default;
+
+  // The sparsity the masks should have at `step`; 0 where nothing is masked.
+  virtual double TargetSparsity(int64_t step) const = 0;
+
+  // True when masks are recomputed at `step`.
+  virtual bool IsUpdateStep(int64_t step) const = 0;
+
+  // True when masks hold at `step`: applied to gradients and weights.
+  virtual bool MasksEnforced(int64_t step) const = 0;
+};
+
 struct CubicScheduleOptions {
   double initial_sparsity = 0.05, final_sparsity = 0.9;  // fractions in [0, 1), not percent
   int64_t begin_step = 0, end_step = 0, frequency = 1;   // end inclusive: reaches final there
 };
 
-class CubicSchedule {
+class CubicSchedule final : public SparsitySchedule {
  public:
   // Validates once; after that nothing can fail. Errors (kInvalidArgument):
   // sparsity outside [0, 1), initial above final, a negative begin, end
@@ -44,11 +69,15 @@ class CubicSchedule {
   static absl::StatusOr<CubicSchedule> Create(const CubicScheduleOptions& options);
 
   // The target sparsity at `step`, following the conventions above.
-  double TargetSparsity(int64_t step) const;
+  double TargetSparsity(int64_t step) const override;
 
   // True when masks should be recomputed at `step`: t0 + k*f within the
   // window, and t1.
-  bool IsUpdateStep(int64_t step) const;
+  bool IsUpdateStep(int64_t step) const override;
+
+  // From t0 on, also after t1: the final masks hold through fine-tuning
+  // (SparseML's leave_enabled, the default).
+  bool MasksEnforced(int64_t step) const override { return step >= options_.begin_step; }
 
   const CubicScheduleOptions& options() const { return options_; }
 
@@ -57,6 +86,11 @@ class CubicSchedule {
 
   CubicScheduleOptions options_;
 };
+
+// The same schedule counted in optimizer steps: begin, end and frequency
+// times `steps_per_epoch` (>= 1), so options written in epochs (recipes)
+// update on epoch boundaries and reach exactly the same targets there.
+CubicScheduleOptions EpochsToSteps(const CubicScheduleOptions& epochs, int64_t steps_per_epoch);
 
 }  // namespace edgecompress::pruning
 

@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pruning/schedule_contract.h"
 #include "tools/status/status_matchers.h"
 
 namespace edgecompress::pruning {
@@ -100,6 +101,35 @@ TEST(CubicScheduleTest, MonotoneAndBoundedAcrossEdges) {
       }
     }
   }
+}
+
+TEST(CubicScheduleTest, KeepsTheScheduleContractAndEnforcesFromBegin) {
+  const CubicSchedule schedule = MakeSchedule(
+      {.initial_sparsity = 0.05, .final_sparsity = 0.95, .begin_step = 4, .end_step = 30,
+       .frequency = 3});
+  ExpectScheduleContract(schedule, 0, 50);
+  EXPECT_FALSE(schedule.MasksEnforced(3));
+  EXPECT_TRUE(schedule.MasksEnforced(4));
+  EXPECT_TRUE(schedule.MasksEnforced(500));  // the final masks hold through fine-tuning
+}
+
+// The ResNet-50 study's epochs 0..40 at 100 steps per epoch: updates on
+// epoch boundaries, the same targets there (s(20 epochs) = 0.8375).
+TEST(CubicScheduleTest, EpochsToStepsKeepsTheTargetsOnEpochBoundaries) {
+  const CubicScheduleOptions epochs = {.initial_sparsity = 0.05, .final_sparsity = 0.95,
+                                       .begin_step = 0, .end_step = 40, .frequency = 1};
+  const CubicSchedule in_epochs = MakeSchedule(epochs);
+  const CubicSchedule in_steps = MakeSchedule(EpochsToSteps(epochs, 100));
+  EXPECT_EQ(in_steps.options().end_step, 4000);
+  EXPECT_EQ(in_steps.options().frequency, 100);
+  for (int64_t epoch = 0; epoch <= 45; ++epoch) {
+    SCOPED_TRACE(epoch);
+    EXPECT_DOUBLE_EQ(in_steps.TargetSparsity(epoch * 100), in_epochs.TargetSparsity(epoch));
+    EXPECT_DOUBLE_EQ(in_steps.TargetSparsity(epoch * 100 + 99), in_epochs.TargetSparsity(epoch));
+    EXPECT_EQ(in_steps.IsUpdateStep(epoch * 100), in_epochs.IsUpdateStep(epoch));
+    EXPECT_FALSE(in_steps.IsUpdateStep(epoch * 100 + 1));
+  }
+  EXPECT_THAT(in_steps.TargetSparsity(2000), DoubleNear(0.8375, 1e-12));
 }
 
 TEST(CubicScheduleTest, RejectsBadOptions) {
