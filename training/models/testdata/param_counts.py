@@ -105,6 +105,7 @@ MODELS = [
     ("mobilenet_v1_0.25_c10", lambda: MobileNetV1(10, 0.25)),
     ("quantnet_1", lambda: quantnet(1)),
     ("quantnet_2", lambda: quantnet(2)),
+    ("quantnet_10", lambda: quantnet(10)),
 ]
 
 if __name__ == "__main__":
