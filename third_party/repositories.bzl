@@ -54,3 +54,11 @@ def edgecompress_repositories(edgecompress_path = "."):
         path = "/usr/share/datasets/fashion-mnist",
         build_file = str(Label("//third_party:fashion_mnist.BUILD")),
     )
+
+    # ONNX Runtime for Node.js, the reference runtime of the ONNX round-trip
+    # tests; setup.sh installs it from the npm registry into this fixed path.
+    native.new_local_repository(
+        name = "onnxruntime_node",
+        path = "/opt/edgecompress/npm",
+        build_file = str(Label("//third_party:onnxruntime_node.BUILD")),
+    )

@@ -85,4 +85,31 @@ blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
   log "warning: libblas.so.3 is $blas, not OpenBLAS; training will be slow" \
       "(update-alternatives --config libblas.so.3-x86_64-linux-gnu)"
 
+# ONNX Runtime for Node.js, the independent runtime of the ONNX round-trip
+# tests (training/onnx/). It comes from the npm registry with its CPU binaries
+# inside the package; --ignore-scripts skips its postinstall, which only
+# fetches GPU providers. It lives outside the source tree, at the fixed path
+# third_party/repositories.bzl declares as @onnxruntime_node.
+ORT_NODE_VERSION=1.30.0
+ORT_NODE_DIR=/opt/edgecompress/npm
+ort_package="$ORT_NODE_DIR/node_modules/onnxruntime-node/package.json"
+if ! grep -qs "\"version\": \"$ORT_NODE_VERSION\"" "$ort_package"; then
+  SUDO=""
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null || die "cannot write $ORT_NODE_DIR; run as root or install sudo"
+    SUDO=sudo
+  fi
+  if ! command -v npm >/dev/null; then
+    log "installing Debian's nodejs and npm"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      nodejs npm >/dev/null
+  fi
+  log "installing onnxruntime-node@$ORT_NODE_VERSION into $ORT_NODE_DIR"
+  $SUDO mkdir -p "$ORT_NODE_DIR"
+  $SUDO npm install --prefix "$ORT_NODE_DIR" --ignore-scripts --save-exact --no-audit --no-fund \
+    --loglevel=error "onnxruntime-node@$ORT_NODE_VERSION" >/dev/null ||
+    die "npm could not install onnxruntime-node@$ORT_NODE_VERSION into $ORT_NODE_DIR"
+fi
+
 log "all ${#packages[@]} packages present; versions checked"
