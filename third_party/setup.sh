@@ -12,7 +12,7 @@ set -euo pipefail
 # One line per package family; third_party/<name>.BUILD glues each into Bazel.
 PACKAGES=(
   bazel-bootstrap                                     # Bazel 4.2.3
-  g++ zlib1g-dev                                      # compiler, gzip'd datasets
+  g++ zlib1g-dev python3                              # compiler, gzip'd datasets, test scripts
   libtorch-dev libopenblas0-pthread                   # LibTorch 1.13 CPU + fast BLAS
   libgloo-dev                                         # c10d's Gloo headers (data parallel)
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev    # XNNPACK inference

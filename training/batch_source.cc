@@ -18,6 +18,16 @@ TensorDataset ToTensorDataset(const ImageDataset& dataset, float mean, float std
   return {pixels.to(torch::kFloat).div_(255.0f).sub_(mean).div_(stddev), labels.to(torch::kLong)};
 }
 
+TensorDataset ToTensorDataset(const ImageDataset& dataset, const std::vector<float>& mean,
+                              const std::vector<float>& stddev) {
+  TensorDataset tensors = ToTensorDataset(dataset, 0.0f, 1.0f);
+  const auto channel_view = [&](const std::vector<float>& values) {
+    return torch::tensor(values).view({1, static_cast<int64_t>(values.size()), 1, 1});
+  };
+  tensors.images.sub_(channel_view(mean)).div_(channel_view(stddev));
+  return tensors;
+}
+
 InMemoryBatchSource::InMemoryBatchSource(const TensorDataset& data, int64_t batch_size,
                                          uint64_t seed)
     : data_(data), batch_size_(batch_size), seed_(seed) {}

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "training/data/image_dataset.h"
@@ -27,6 +28,10 @@ struct TensorDataset {
 // (pixel / 255 - mean) / stddev with one mean and stddev for all channels.
 // For Fashion-MNIST, 0.2860 and 0.3530 are the training set's statistics.
 TensorDataset ToTensorDataset(const ImageDataset& dataset, float mean, float stddev);
+
+// The same with one mean and stddev per channel (sizes must equal channels).
+TensorDataset ToTensorDataset(const ImageDataset& dataset, const std::vector<float>& mean,
+                              const std::vector<float>& stddev);
 
 struct TensorBatch {
   torch::Tensor images, labels;

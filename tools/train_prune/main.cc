@@ -1,42 +1,61 @@
-// train_prune: trains a model on Fashion-MNIST and reports its accuracy.
-//
-// This first version trains LeNet-5 densely with SGD; recipes with gradual
-// and structured pruning plug into the same loop (see the README's roadmap).
-// Progress goes to stderr (a bar on a terminal, one line per epoch
-// otherwise); the JSON result goes to --out, or to stdout.
+// train_prune: trains a zoo model on a named dataset, optionally pruning it
+// gradually, and reports accuracy, sparsity, size and MACs as JSON.
+// Flag parsing and wiring only; the work is in pipeline.h.
 #include <ATen/Parallel.h>
-#include <torch/utils.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "tools/result/result_json.h"
-#include "training/models/lenet.h"
-#include "training/data/mnist.h"
-#include "training/progress_bar.h"
-#include "training/batch_source.h"
-#include "training/trainer.h"
+#include "tools/status/status_macros.h"
+#include "tools/train_prune/pipeline.h"
 
-ABSL_FLAG(std::string, data_dir, std::string(edgecompress::training::kFashionMnistDir),
-          "Folder with the Fashion-MNIST (or MNIST) IDX files, raw or .gz.");
+ABSL_FLAG(std::string, model, "lenet5",
+          "Model: lenet5, resnet20, resnet32, resnet56, resnet18, resnet50, mobilenet_v1.");
+ABSL_FLAG(std::string, dataset, "fashion_mnist",
+          "Dataset: fashion_mnist, mnist, cifar10, cifar100, synthetic.");
+ABSL_FLAG(std::string, data_dir, "", "Dataset folder; empty: the dataset's default.");
 ABSL_FLAG(int, epochs, 1, "Training epochs.");
 ABSL_FLAG(int, batch_size, 64, "Mini-batch size.");
-ABSL_FLAG(double, learning_rate, 0.05, "SGD learning rate.");
-ABSL_FLAG(bool, cosine_lr, true,
-          "Anneal the learning rate per step along a cosine to 0 (SGDR); false: constant.");
+ABSL_FLAG(std::string, optimizer, "sgd", "sgd or adam.");
+ABSL_FLAG(double, learning_rate, 0.05, "Base learning rate.");
+ABSL_FLAG(std::string, lr_schedule, "cosine", "constant, multi_step, exponential or cosine.");
+ABSL_FLAG(std::vector<std::string>, milestones, {}, "multi_step: epochs where lr *= gamma.");
+ABSL_FLAG(double, gamma, 0.1, "multi_step and exponential decay factor.");
+ABSL_FLAG(int, lr_start_epoch, 0, "exponential: first epoch that decays.");
+ABSL_FLAG(double, warmup_epochs, 0, "Linear learning-rate warm-up, in epochs.");
 ABSL_FLAG(double, momentum, 0.9, "SGD momentum.");
+ABSL_FLAG(bool, nesterov, false, "SGD with Nesterov momentum.");
 ABSL_FLAG(double, weight_decay, 0.0, "L2 weight decay.");
-ABSL_FLAG(uint64_t, seed, 1, "Seed for weight initialisation and shuffling.");
+ABSL_FLAG(double, label_smoothing, 0.0, "Label smoothing in [0, 1).");
+ABSL_FLAG(double, max_grad_norm, 0.0, "Clip the gradient norm; 0: off.");
+ABSL_FLAG(double, sparsity, 0.0,
+          "Final sparsity of gradual magnitude pruning in [0, 1); 0: train dense.");
+ABSL_FLAG(double, initial_sparsity, 0.05, "GMP sparsity at the start epoch.");
+ABSL_FLAG(double, prune_start_epoch, 0.0, "GMP start epoch.");
+ABSL_FLAG(double, prune_end_epoch, -1.0,
+          "GMP end epoch (final sparsity from there on); negative: 3/4 of --epochs.");
+ABSL_FLAG(double, prune_frequency, 0.25, "Epochs between GMP mask updates.");
+ABSL_FLAG(bool, global_pruning, true, "One magnitude threshold over all pruned layers.");
+ABSL_FLAG(std::vector<std::string>, prune_params, {},
+          "Parameters to prune; empty: all conv/linear weights but the first conv and last FC.");
+ABSL_FLAG(uint64_t, seed, 1, "Seed for initialisation and shuffling.");
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
-ABSL_FLAG(std::string, out, "", "Write the JSON result here (atomically); stdout if empty.");
+ABSL_FLAG(std::string, output_dir, "",
+          "Folder for checkpoint.pt, result.json, sparsity.txt and plots; empty: none.");
+ABSL_FLAG(bool, resume, false, "Continue from <output_dir>/checkpoint.pt.");
+ABSL_FLAG(std::string, out, "", "Also write the JSON result here; empty: stdout.");
 
 namespace edgecompress {
 namespace {
@@ -47,27 +66,7 @@ enum ExitCode {
   kExitBadInput = 2,
   kExitTrainingFailed = 3,
   kExitOutputFailed = 4,
-};
-
-// Fashion-MNIST training-set statistics of pixel / 255.
-constexpr float kPixelMean = 0.2860f, kPixelStddev = 0.3530f;
-
-// One stderr line per epoch when no progress bar is drawn (logs, CI).
-class EpochLogger : public training::TrainingCallback {
- public:
-  EpochLogger(bool enabled, int num_epochs) : enabled_(enabled), num_epochs_(num_epochs) {}
-  absl::Status OnEpochEnd(int epoch, training::MetricValues& m) override {
-    if (enabled_) {
-      std::fprintf(stderr, "epoch %d/%d loss %.4f train top-1 %.2f%% test top-1 %.2f%% %.1f s %.0f img/s\n",
-                   epoch + 1, num_epochs_, m["train_loss"], m["train_top1"], m["val_top1"],
-                   m["seconds"], m["images_per_second"]);
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  bool enabled_;
-  int num_epochs_;
+  kExitRuined = 5,
 };
 
 int Fail(ExitCode code, const absl::Status& status) {
@@ -75,94 +74,118 @@ int Fail(ExitCode code, const absl::Status& status) {
   return code;
 }
 
-std::map<std::string, std::string> FlagValues() {
-  return {
-      {"data_dir", absl::GetFlag(FLAGS_data_dir)},
-      {"epochs", absl::StrCat(absl::GetFlag(FLAGS_epochs))},
-      {"batch_size", absl::StrCat(absl::GetFlag(FLAGS_batch_size))},
-      {"learning_rate", absl::StrCat(absl::GetFlag(FLAGS_learning_rate))},
-      {"cosine_lr", absl::GetFlag(FLAGS_cosine_lr) ? "true" : "false"},
-      {"momentum", absl::StrCat(absl::GetFlag(FLAGS_momentum))},
-      {"weight_decay", absl::StrCat(absl::GetFlag(FLAGS_weight_decay))},
+ExitCode ExitCodeFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+      return kExitOutputFailed;
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kUnimplemented:
+      return kExitBadInput;
+    default:
+      return kExitTrainingFailed;
+  }
+}
+
+absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
+  tools::TrainPruneConfig config;
+  config.model = absl::GetFlag(FLAGS_model);
+  config.dataset = absl::GetFlag(FLAGS_dataset);
+  config.data_dir = absl::GetFlag(FLAGS_data_dir);
+  config.batch_size = absl::GetFlag(FLAGS_batch_size);
+  config.seed = absl::GetFlag(FLAGS_seed);
+  config.output_dir = absl::GetFlag(FLAGS_output_dir);
+  config.resume = absl::GetFlag(FLAGS_resume);
+  if (config.batch_size < 1) return absl::InvalidArgumentError("--batch_size must be at least 1");
+
+  training::TrainerOptions& t = config.trainer;
+  t.epochs = absl::GetFlag(FLAGS_epochs);
+  ASSIGN_OR_RETURN(t.optimizer.kind, training::ParseOptimizerKind(absl::GetFlag(FLAGS_optimizer)));
+  t.optimizer.momentum = absl::GetFlag(FLAGS_momentum);
+  t.optimizer.nesterov = absl::GetFlag(FLAGS_nesterov);
+  t.optimizer.weight_decay = absl::GetFlag(FLAGS_weight_decay);
+  t.label_smoothing = absl::GetFlag(FLAGS_label_smoothing);
+  t.max_grad_norm = absl::GetFlag(FLAGS_max_grad_norm);
+  ASSIGN_OR_RETURN(t.lr_schedule.kind,
+                   training::ParseLrScheduleKind(absl::GetFlag(FLAGS_lr_schedule)));
+  t.lr_schedule.base_learning_rate = absl::GetFlag(FLAGS_learning_rate);
+  t.lr_schedule.gamma = absl::GetFlag(FLAGS_gamma);
+  t.lr_schedule.start_epoch = absl::GetFlag(FLAGS_lr_start_epoch);
+  t.lr_schedule.total_epochs = t.epochs;
+  t.lr_schedule.warmup_epochs = absl::GetFlag(FLAGS_warmup_epochs);
+  for (const std::string& milestone : absl::GetFlag(FLAGS_milestones)) {
+    int epoch = 0;
+    if (!absl::SimpleAtoi(milestone, &epoch)) {
+      return absl::InvalidArgumentError(absl::StrCat("--milestones: '", milestone, "' is not an epoch"));
+    }
+    t.lr_schedule.milestones.push_back(epoch);
+  }
+
+  const double sparsity = absl::GetFlag(FLAGS_sparsity);
+  if (sparsity > 0) {
+    double end = absl::GetFlag(FLAGS_prune_end_epoch);
+    if (end < 0) end = 0.75 * t.epochs;
+    config.pruning = tools::PruningConfig{
+        .schedule = {.initial_sparsity = std::min(absl::GetFlag(FLAGS_initial_sparsity), sparsity),
+                     .final_sparsity = sparsity,
+                     .start_epoch = absl::GetFlag(FLAGS_prune_start_epoch),
+                     .end_epoch = end,
+                     .update_frequency = absl::GetFlag(FLAGS_prune_frequency),
+                     .global = absl::GetFlag(FLAGS_global_pruning)},
+        .parameters = absl::GetFlag(FLAGS_prune_params)};
+  } else if (sparsity < 0) {
+    return absl::InvalidArgumentError("--sparsity must be in [0, 1)");
+  }
+  config.flags = {
+      {"model", config.model},
+      {"dataset", config.dataset},
+      {"data_dir", config.data_dir},
+      {"epochs", absl::StrCat(t.epochs)},
+      {"batch_size", absl::StrCat(config.batch_size)},
+      {"optimizer", absl::GetFlag(FLAGS_optimizer)},
+      {"learning_rate", absl::StrCat(t.lr_schedule.base_learning_rate)},
+      {"lr_schedule", absl::GetFlag(FLAGS_lr_schedule)},
+      {"milestones", absl::StrJoin(absl::GetFlag(FLAGS_milestones), ",")},
+      {"momentum", absl::StrCat(t.optimizer.momentum)},
+      {"weight_decay", absl::StrCat(t.optimizer.weight_decay)},
+      {"sparsity", absl::StrCat(sparsity)},
       {"threads", absl::StrCat(absl::GetFlag(FLAGS_threads))},
   };
+  return config;
 }
 
 int Run() {
-  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
-  const uint64_t seed = absl::GetFlag(FLAGS_seed);
   if (absl::GetFlag(FLAGS_threads) < 1) {
     return Fail(kExitBadInput, absl::InvalidArgumentError("--threads must be at least 1"));
   }
   // LibTorch sees one core here unless told otherwise.
   at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  absl::StatusOr<tools::TrainPruneConfig> config = ConfigFromFlags();
+  if (!config.ok()) return Fail(kExitBadInput, config.status());
 
-  absl::StatusOr<training::ImageDataset> train =
-      training::LoadMnist(data_dir, training::MnistSplit::kTrain);
-  if (!train.ok()) return Fail(kExitBadInput, train.status());
-  absl::StatusOr<training::ImageDataset> test =
-      training::LoadMnist(data_dir, training::MnistSplit::kTest);
-  if (!test.ok()) return Fail(kExitBadInput, test.status());
-  const training::TensorDataset train_tensors =
-      training::ToTensorDataset(*train, kPixelMean, kPixelStddev);
-  const training::TensorDataset test_tensors =
-      training::ToTensorDataset(*test, kPixelMean, kPixelStddev);
-
-  // LibTorch initialises weights from its process-wide generator.
-  torch::manual_seed(seed);
-  training::LeNet5 model(train->num_classes);
-  training::TrainerOptions options;
-  options.epochs = absl::GetFlag(FLAGS_epochs);
-  options.num_classes = train->num_classes;
-  options.optimizer.momentum = absl::GetFlag(FLAGS_momentum);
-  options.optimizer.weight_decay = absl::GetFlag(FLAGS_weight_decay);
-  options.lr_schedule = {
-      .kind = absl::GetFlag(FLAGS_cosine_lr) ? training::LrScheduleKind::kCosine
-                                             : training::LrScheduleKind::kConstant,
-      .base_learning_rate = absl::GetFlag(FLAGS_learning_rate),
-      .total_epochs = static_cast<double>(options.epochs),
-  };
-  absl::StatusOr<std::unique_ptr<training::Trainer>> trainer =
-      training::Trainer::Create(model, options);
-  if (!trainer.ok()) return Fail(kExitBadInput, trainer.status());
-  training::InMemoryBatchSource batches(train_tensors, absl::GetFlag(FLAGS_batch_size), seed);
   training::ProgressBar progress(stderr, isatty(STDERR_FILENO) != 0);
-  EpochLogger logger(isatty(STDERR_FILENO) == 0, options.epochs);
-  training::TrainingCallback* callbacks[] = {&logger};
-  absl::StatusOr<training::TrainResult> trained =
-      (*trainer)->Fit(batches, &test_tensors, callbacks, /*sink=*/nullptr, progress);
-  if (!trained.ok()) return Fail(kExitTrainingFailed, trained.status());
-  if (trained->ruined) {
-    std::fprintf(stderr, "train_prune: run ruined: %s\n", trained->ruined_reason.c_str());
-  }
-  const training::EvalStats eval = training::Evaluate(model, test_tensors);
-
-  double train_seconds = 0.0;
-  nlohmann::json epochs = nlohmann::json::array();
-  for (const training::MetricValues& row : trained->history) {
-    train_seconds += row.at("seconds");
-    epochs.push_back(row);
-  }
-  nlohmann::json result = tools::NewResult("train_prune", seed, FlagValues());
-  result["model"] = "lenet5";
-  result["dataset"] = data_dir;
-  result["parameter_count"] = training::CountParameters(model);
-  result["ruined"] = trained->ruined;
-  if (trained->ruined) result["ruined_reason"] = trained->ruined_reason;
-  result["test_top1"] = eval.top1;
-  result["test_top5"] = eval.top5;
-  result["test_loss"] = eval.loss;
-  result["test_samples"] = eval.count;
-  result["train_seconds"] = train_seconds;
-  result["epochs"] = epochs;
-  std::fprintf(stderr, "test top-1 %.2f%% (loss %.4f) after %d epoch(s), %.1f s of training\n",
-               eval.top1, eval.loss, options.epochs, train_seconds);
+  training::RecordingMetricsSink sink;
+  absl::StatusOr<nlohmann::json> result = tools::RunTrainPrune(
+      *config, &sink, progress, isatty(STDERR_FILENO) != 0 ? nullptr : stderr);
+  if (!result.ok()) return Fail(ExitCodeFor(result.status()), result.status());
+  std::fprintf(stderr, "test top-1 %.2f%% (before %.2f%%), sparsity %.4f, %lld of %lld bytes\n",
+               (*result)["after"]["test_top1"].get<double>(),
+               (*result)["before"]["test_top1"].get<double>(),
+               (*result)["sparsity_report"]["sparsity"].get<double>(),
+               static_cast<long long>((*result)["sparsity_report"]["sparse_bytes"].get<int64_t>()),
+               static_cast<long long>((*result)["sparsity_report"]["dense_bytes"].get<int64_t>()));
 
   const std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) {
-    std::cout << result.dump(2) << std::endl;
-  } else if (absl::Status status = tools::WriteJsonFile(out, result); !status.ok()) {
+    std::cout << result->dump(2) << std::endl;
+  } else if (absl::Status status = tools::WriteJsonFile(out, *result); !status.ok()) {
     return Fail(kExitOutputFailed, status);
+  }
+  if ((*result)["ruined"].get<bool>()) {
+    std::cerr << "train_prune: run ruined: " << (*result)["ruined_reason"].get<std::string>()
+              << "\n";
+    return kExitRuined;
   }
   return kExitOk;
 }
@@ -172,10 +195,13 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Trains LeNet-5 on Fashion-MNIST and reports test top-1 as JSON.\n"
-      "Example: bazel run //tools/train_prune -- --epochs=3 --out=/tmp/lenet.json\n"
-      "Exit codes: 0 success, 1 bad flags, 2 bad input data, 3 training failed,\n"
-      "4 the result could not be written.");
+      "Trains a model, optionally pruning it gradually, and reports accuracy,\n"
+      "sparsity, size and MACs as JSON.\n"
+      "Example: bazel run //tools/train_prune -- --epochs=10 --sparsity=0.9 "
+      "--output_dir=/tmp/lenet90\n"
+      "Exit codes: 0 success, 1 bad flags, 2 bad input (data, model, options),\n"
+      "3 training failed, 4 an output could not be written, 5 the run was ruined\n"
+      "(loss diverged or accuracy fell to chance; results are still written).");
   absl::ParseCommandLine(argc, argv);
   return edgecompress::Run();
 }

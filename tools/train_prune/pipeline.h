@@ -1,0 +1,68 @@
+// train_prune's job as a library: train (and prune) a zoo model on a named
+// dataset and report every number a user needs to judge the result.
+//
+// Steps:
+//   1. Load the dataset's train and test splits; normalise with the training
+//      split's per-channel statistics.
+//   2. Build the model by name; optionally continue from a checkpoint
+//      (`resume`, the run's own) .
+//   3. Evaluate before training (the dense or loaded baseline).
+//   4. Train with Trainer; when pruning is configured, a
+//      GradualPruningCallback masks the selected weights on its schedule.
+//   5. Evaluate after; build the sparsity report (per layer non-zeros, bytes
+//      dense and bitmap-encoded, MACs dense and effective).
+//   6. Write into `output_dir`: checkpoint.pt, model.onnx (BatchNorm folded;
+//      pruned weights stored as zeros), result.json, sparsity.txt,
+//      sparsity.svg (target and measured sparsity per epoch) and
+//      accuracy.svg (test top-1 per epoch).
+// The result JSON (schema in README) names every figure; a run whose loss
+// diverged or whose accuracy fell to chance is flagged "ruined".
+#ifndef EDGECOMPRESS_TOOLS_TRAIN_PRUNE_PIPELINE_H_
+#define EDGECOMPRESS_TOOLS_TRAIN_PRUNE_PIPELINE_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+#include "pruning/gradual_pruning_callback.h"
+#include "training/metrics_sink.h"
+#include "training/trainer.h"
+
+namespace edgecompress::tools {
+
+struct PruningConfig {
+  pruning::GradualPruningOptions schedule;
+  // Parameters to prune by exact name; empty: every conv and linear weight
+  // except the first conv and the last linear layer (which are small and
+  // sensitive: SparseML's and the studies' recipes exclude them too).
+  std::vector<std::string> parameters;
+};
+
+struct TrainPruneConfig {
+  std::string model = "lenet5";
+  std::string dataset = "fashion_mnist";
+  std::string data_dir;  // empty: the dataset's default
+  int64_t batch_size = 64;
+  uint64_t seed = 1;
+  training::TrainerOptions trainer;  // num_classes is filled in from the dataset
+  std::optional<PruningConfig> pruning;
+  std::string output_dir;  // empty: write nothing but return the result
+  bool resume = false;     // continue from output_dir/checkpoint.pt
+  // Flags to record in the result's context.
+  std::map<std::string, std::string> flags;
+};
+
+// Errors: kNotFound/kDataLoss/kInvalidArgument from the inputs (named),
+// kInternal when an output cannot be written. `log` gets one-line progress
+// messages (epochs, the sparsity table); `progress` draws the bar.
+absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
+                                             training::MetricsSink* sink,
+                                             training::ProgressBar& progress, std::FILE* log);
+
+}  // namespace edgecompress::tools
+
+#endif  // EDGECOMPRESS_TOOLS_TRAIN_PRUNE_PIPELINE_H_
