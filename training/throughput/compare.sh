@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Training throughput of edgecompress beside PyTorch in Python, in one run:
+# each model is measured ROUNDS times alternately by both (the machine is
+# noisy, so alternate and take medians), then a table with the ratio.
+#
+#   bazel run -c opt //training/throughput:compare -- [ROUNDS] [THREADS]
+#
+# Both use Debian's LibTorch 1.13 with the same BLAS and the same threads.
+set -euo pipefail
+
+rounds=${1:-3}
+threads=${2:-2}
+here="${BASH_SOURCE[0]}.runfiles/edgecompress/training/throughput"
+[[ -d "$here" ]] || here="$(dirname "$0")"
+ours="$here/train_throughput"
+peer="$here/train_throughput.py"
+python=/usr/bin/python3
+"$python" -c "import torch" 2>/dev/null ||
+  { echo "compare: $python cannot import torch; run third_party/setup.sh --peers" >&2; exit 2; }
+export OMP_WAIT_POLICY=PASSIVE
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+rate() { sed -n 's/.*"images_per_second": *\([0-9.e+]*\).*/\1/p'; }
+
+printf "%-10s %8s %7s %18s %18s %7s\n" model batch threads "edgecompress img/s" "PyTorch img/s" ratio
+for model in lenet5 resnet20; do
+  ours_rates=() peer_rates=()
+  for ((i = 0; i < rounds; i++)); do
+    ours_rates+=("$("$ours" --model="$model" --threads="$threads" | rate)")
+    peer_rates+=("$("$python" "$peer" --model="$model" --threads="$threads" | rate)")
+  done
+  a=$(printf "%s\n" "${ours_rates[@]}" | median)
+  b=$(printf "%s\n" "${peer_rates[@]}" | median)
+  printf "%-10s %8d %7d %18.0f %18.0f %6.2fx\n" "$model" 64 "$threads" "$a" "$b" \
+    "$(awk -v a="$a" -v b="$b" 'BEGIN { print a / b }')"
+done
