@@ -16,14 +16,13 @@ absl::StatusOr<ImageAugmenter> ImageAugmenter::Create(int64_t channels, int64_t 
                                                       const AugmentOptions& options) {
   if (channels <= 0 || height <= 0 || width <= 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "ImageAugmenter: image shape %dx%dx%d (CxHxW) must be positive", channels, height,
-        width));
+        "ImageAugmenter: image shape %dx%dx%d (CxHxW) must be positive", channels, height, width));
   }
   if (options.crop_padding < 0 || options.crop_padding > std::min(height, width)) {
     // More padding than image would allow crops that are nothing but padding.
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "AugmentOptions: crop_padding %d is not in [0, %d] for %dx%d images",
-        options.crop_padding, std::min(height, width), height, width));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("AugmentOptions: crop_padding %d is not in [0, %d] for %dx%d images",
+                        options.crop_padding, std::min(height, width), height, width));
   }
   if (!(options.flip_probability >= 0.0 && options.flip_probability <= 1.0)) {
     return absl::InvalidArgumentError(absl::StrFormat(

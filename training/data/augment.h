@@ -84,9 +84,7 @@ class ImageAugmenter {
   const AugmentOptions& options() const { return options_; }
 
   // The parameters that leave the image where it is: offsets (p, p), no flip.
-  AugmentParams Identity() const {
-    return {options_.crop_padding, options_.crop_padding, false};
-  }
+  AugmentParams Identity() const { return {options_.crop_padding, options_.crop_padding, false}; }
 
   template <typename URBG>
   AugmentParams Draw(URBG& rng) const {
@@ -118,7 +116,10 @@ class ImageAugmenter {
  private:
   ImageAugmenter(int64_t channels, int64_t height, int64_t width, AugmentOptions options,
                  std::vector<float> table)
-      : channels_(channels), height_(height), width_(width), options_(std::move(options)),
+      : channels_(channels),
+        height_(height),
+        width_(width),
+        options_(std::move(options)),
         table_(std::move(table)) {}
 
   int64_t channels_, height_, width_;

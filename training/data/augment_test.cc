@@ -112,8 +112,8 @@ TEST(AugmentTest, ApplyMatchesThePadCropFlipReferenceEverywhere) {
     for (int64_t oy = 0; oy <= 2 * pad; ++oy) {
       for (int64_t ox = 0; ox <= 2 * pad; ++ox) {
         for (bool flip : {false, true}) {
-          SCOPED_TRACE(::testing::Message() << "pad " << pad << " offsets " << oy << "," << ox
-                                            << " flip " << flip);
+          SCOPED_TRACE(::testing::Message()
+                       << "pad " << pad << " offsets " << oy << "," << ox << " flip " << flip);
           std::vector<float> out(image.size());
           augmenter->Apply(image, {oy, ox, flip}, absl::MakeSpan(out));
           ASSERT_EQ(out, Reference(image, pad, {oy, ox, flip}, augmenter->options().mean,
@@ -132,8 +132,8 @@ TEST(AugmentTest, OffsetZeroShiftsDownRightAndPadsWithNormalisedBlack) {
   const std::vector<uint8_t> image = {51, 102, 153, 204, 255, 51, 102, 153, 204};
   std::vector<float> out(9);
   augmenter->Apply(image, {0, 0, false}, absl::MakeSpan(out));
-  EXPECT_THAT(out, Pointwise(FloatNear(1e-6),
-                             std::vector<float>{0, 0, 0, 0, 0.2f, 0.4f, 0, 0.8f, 1.0f}));
+  EXPECT_THAT(
+      out, Pointwise(FloatNear(1e-6), std::vector<float>{0, 0, 0, 0, 0.2f, 0.4f, 0, 0.8f, 1.0f}));
   augmenter->Apply(image, {2, 1, true}, absl::MakeSpan(out));  // up one, mirrored
   EXPECT_THAT(out, Pointwise(FloatNear(1e-6),
                              std::vector<float>{0.2f, 1.0f, 0.8f, 0.8f, 0.6f, 0.4f, 0, 0, 0}));
@@ -178,8 +178,8 @@ TEST(AugmentTest, DrawCoversEveryOffsetAndFlipsHalfTheTime) {
   EXPECT_EQ(offsets.size(), 81u);
   EXPECT_NEAR(flips / 4000.0, 0.5, 5 * 0.0079);
 
-  absl::StatusOr<ImageAugmenter> never = ImageAugmenter::Create(
-      kC, 32, 32, {.crop_padding = 0, .flip_probability = 0.0});
+  absl::StatusOr<ImageAugmenter> never =
+      ImageAugmenter::Create(kC, 32, 32, {.crop_padding = 0, .flip_probability = 0.0});
   ASSERT_THAT(never, IsOk());
   for (int i = 0; i < 100; ++i) {
     const AugmentParams params = never->Draw(rng);
@@ -230,18 +230,24 @@ TEST(AugmentTest, BadOptionsAreInvalidArgumentsNamingTheField) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mean of channel 0")));
 }
 
-// Two 1x1x2 images: channel values 0, 255, 51, 102 -> 0, 1, 0.2, 0.4, mean
-// 0.4, variance (0.16 + 0.36 + 0.04 + 0) / 4 = 0.14, stddev 0.374166.
+// Two 2x1x2 images. Channel 0 holds 0, 255, 51, 102 -> 0, 1, 0.2, 0.4, mean
+// 0.4, variance (0.16 + 0.36 + 0.04 + 0) / 4 = 0.14, stddev 0.374166;
+// channel 1 is a constant 7: mean 7 / 255, stddev 0.
 TEST(AugmentTest, ComputeChannelStatsGolden) {
-  const ImageDataset data{.size = 2, .channels = 2, .height = 1, .width = 2, .num_classes = 1,
-                          .pixels = {0, 255, 7, 7, 51, 102, 7, 7}, .labels = {0, 0}};
+  const ImageDataset data{.size = 2,
+                          .channels = 2,
+                          .height = 1,
+                          .width = 2,
+                          .num_classes = 1,
+                          .pixels = {0, 255, 7, 7, 51, 102, 7, 7},
+                          .labels = {0, 0}};
   absl::StatusOr<ChannelStats> stats = ComputeChannelStats(data);
   ASSERT_THAT(stats, IsOk());
   EXPECT_THAT(stats->mean, ElementsAre(FloatNear(0.4f, 1e-6), FloatNear(7 / 255.0f, 1e-6)));
   EXPECT_THAT(stats->stddev, ElementsAre(FloatNear(0.374166f, 1e-6), FloatNear(0.0f, 1e-6)));
-  EXPECT_THAT(ComputeChannelStats(ImageDataset{.channels = 1, .height = 1, .width = 1,
-                                               .num_classes = 1}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
+  EXPECT_THAT(
+      ComputeChannelStats(ImageDataset{.channels = 1, .height = 1, .width = 1, .num_classes = 1}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
 }
 
 }  // namespace

@@ -22,16 +22,16 @@ absl::StatusOr<std::unique_ptr<BatchLoader>> BatchLoader::Create(
         absl::StrFormat("BatchLoaderOptions: batch_size %d is below 1", options.batch_size));
   }
   if (options.num_workers < 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "BatchLoaderOptions: num_workers %d is negative", options.num_workers));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("BatchLoaderOptions: num_workers %d is negative", options.num_workers));
   }
   if (options.prefetch_batches < 1) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "BatchLoaderOptions: prefetch_batches %d is below 1", options.prefetch_batches));
   }
-  ASSIGN_OR_RETURN(ImageAugmenter augmenter,
-                   ImageAugmenter::Create(data->channels, data->height, data->width,
-                                          options.augment_options));
+  ASSIGN_OR_RETURN(
+      ImageAugmenter augmenter,
+      ImageAugmenter::Create(data->channels, data->height, data->width, options.augment_options));
   // Not make_unique: the constructor is private.
   return std::unique_ptr<BatchLoader>(new BatchLoader(*data, options, std::move(augmenter)));
 }

@@ -1,8 +1,8 @@
 #include "training/data/batch_loader.h"
 
 #include <algorithm>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -73,9 +73,8 @@ void ExpectSameBatches(const std::vector<Batch>& a, const std::vector<Batch>& b)
     EXPECT_EQ(a[i].labels, b[i].labels);
     // Byte-identical, not merely close.
     ASSERT_EQ(a[i].images.size(), b[i].images.size());
-    EXPECT_EQ(std::memcmp(a[i].images.data(), b[i].images.data(),
-                          a[i].images.size() * sizeof(float)),
-              0);
+    EXPECT_EQ(
+        std::memcmp(a[i].images.data(), b[i].images.data(), a[i].images.size() * sizeof(float)), 0);
   }
 }
 
@@ -178,9 +177,9 @@ TEST(BatchLoaderTest, BatchesFollowTheDocumentedSeedDerivation) {
     SplitMix64 rng(MixSeed(epoch_seed, source));
     augmenter->Augment(absl::MakeConstSpan(&data->pixels[source * 192], 192), rng,
                        absl::MakeSpan(expected));
-    ASSERT_EQ(std::vector<float>(batch.images.begin() + j * 192,
-                                 batch.images.begin() + (j + 1) * 192),
-              expected)
+    ASSERT_EQ(
+        std::vector<float>(batch.images.begin() + j * 192, batch.images.begin() + (j + 1) * 192),
+        expected)
         << "position " << position;
     ASSERT_EQ(batch.labels[j], data->labels[source]);
   }
@@ -189,9 +188,13 @@ TEST(BatchLoaderTest, BatchesFollowTheDocumentedSeedDerivation) {
 // The central guarantee: 0, 1 and 3 workers, any prefetch depth, give
 // byte-identical batches in the same order, with augmentation on.
 TEST(BatchLoaderTest, ContentAndOrderDoNotDependOnThreads) {
-  absl::StatusOr<ImageDataset> data = MakeSyntheticDataset(
-      {.size = 203, .channels = 3, .height = 16, .width = 16, .num_classes = 10,
-       .random_phase = true, .seed = 2});
+  absl::StatusOr<ImageDataset> data = MakeSyntheticDataset({.size = 203,
+                                                            .channels = 3,
+                                                            .height = 16,
+                                                            .width = 16,
+                                                            .num_classes = 10,
+                                                            .random_phase = true,
+                                                            .seed = 2});
   ASSERT_THAT(data, IsOk());
   BatchLoaderOptions options;
   options.batch_size = 8;
@@ -223,8 +226,13 @@ TEST(BatchLoaderTest, ContentAndOrderDoNotDependOnThreads) {
 }
 
 TEST(BatchLoaderTest, EvaluationBatchesAreNormalisedImages) {
-  const ImageDataset data{.size = 2, .channels = 3, .height = 1, .width = 1, .num_classes = 2,
-                          .pixels = {0, 128, 255, 255, 255, 255}, .labels = {1, 0}};
+  const ImageDataset data{.size = 2,
+                          .channels = 3,
+                          .height = 1,
+                          .width = 1,
+                          .num_classes = 2,
+                          .pixels = {0, 128, 255, 255, 255, 255},
+                          .labels = {1, 0}};
   BatchLoaderOptions options;
   options.shuffle = false;
   options.augment_options.crop_padding = 0;
@@ -235,8 +243,8 @@ TEST(BatchLoaderTest, EvaluationBatchesAreNormalisedImages) {
   // CIFAR-10 goldens as in augment_test.cc.
   EXPECT_THAT(batches[0].images,
               ::testing::Pointwise(::testing::FloatNear(1e-5),
-                                   std::vector<float>{-1.989474f, 0.081153f, 2.115826f,
-                                                      2.059109f, 2.126489f, 2.115826f}));
+                                   std::vector<float>{-1.989474f, 0.081153f, 2.115826f, 2.059109f,
+                                                      2.126489f, 2.115826f}));
   EXPECT_THAT(batches[0].labels, ElementsAre(1, 0));
 }
 
@@ -263,8 +271,8 @@ TEST(BatchLoaderTest, NextBeforeStartAfterEndAndRestartMidEpoch) {
 }
 
 TEST(BatchLoaderTest, DestroyingMidEpochJoinsTheWorkers) {
-  absl::StatusOr<ImageDataset> data = MakeSyntheticDataset(
-      {.size = 256, .channels = 3, .height = 32, .width = 32, .seed = 3});
+  absl::StatusOr<ImageDataset> data =
+      MakeSyntheticDataset({.size = 256, .channels = 3, .height = 32, .width = 32, .seed = 3});
   ASSERT_THAT(data, IsOk());
   BatchLoaderOptions options;
   options.batch_size = 4;
@@ -306,7 +314,9 @@ TEST(BatchLoaderTest, BadArgumentsAreErrorsNamingTheCulprit) {
   EXPECT_THAT(BatchLoader::Create(&data, with([](auto& o) { o.prefetch_batches = 0; })),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("prefetch_batches 0")));
   // CIFAR-10 normalisation (3 channels) on 1-channel images.
-  EXPECT_THAT(BatchLoader::Create(&data, with([](auto& o) { o.augment_options.mean = {0.5f, 0.5f, 0.5f}; })),
+  EXPECT_THAT(BatchLoader::Create(&data, with([](auto& o) {
+                o.augment_options.mean = {0.5f, 0.5f, 0.5f};
+              })),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("3 means")));
   ImageDataset broken = data;
   broken.pixels.pop_back();

@@ -96,8 +96,8 @@ absl::StatusOr<ImageDataset> LoadCifar(absl::string_view dir, CifarVariant varia
   absl::StatusOr<ImageDataset> dataset = LoadCifarFiles(paths, variant);
   if (dataset.status().code() == absl::StatusCode::kNotFound && root != nested) {
     // Say where else we looked: the usual mistake is one directory too high or low.
-    return absl::NotFoundError(absl::StrCat(dataset.status().message(),
-                                            " (and there is no directory ", nested, ")"));
+    return absl::NotFoundError(
+        absl::StrCat(dataset.status().message(), " (and there is no directory ", nested, ")"));
   }
   return dataset;
 }
@@ -119,11 +119,11 @@ absl::StatusOr<ImageDataset> LoadCifarFiles(absl::Span<const std::string> paths,
     absl::StatusOr<int64_t> bytes = RegularFileSize(paths[f]);
     if (!bytes.ok()) return bytes.status();
     if (*bytes == 0 || *bytes % record_bytes != 0) {
-      return absl::DataLossError(absl::StrFormat(
-          "%s: %d bytes is not a positive multiple of the %d-byte %s record "
-          "(%d whole records + %d bytes); truncated, or another variant?",
-          paths[f], *bytes, record_bytes, VariantName(variant), *bytes / record_bytes,
-          *bytes % record_bytes));
+      return absl::DataLossError(
+          absl::StrFormat("%s: %d bytes is not a positive multiple of the %d-byte %s record "
+                          "(%d whole records + %d bytes); truncated, or another variant?",
+                          paths[f], *bytes, record_bytes, VariantName(variant),
+                          *bytes / record_bytes, *bytes % record_bytes));
     }
     records[f] = *bytes / record_bytes;
     total += records[f];
@@ -143,21 +143,20 @@ absl::StatusOr<ImageDataset> LoadCifarFiles(absl::Span<const std::string> paths,
   for (size_t f = 0; f < paths.size(); ++f) {
     File file(std::fopen(paths[f].c_str(), "rb"));
     if (file == nullptr) {
-      return absl::NotFoundError(
-          absl::StrCat(paths[f], ": cannot open: ", std::strerror(errno)));
+      return absl::NotFoundError(absl::StrCat(paths[f], ": cannot open: ", std::strerror(errno)));
     }
     for (int64_t r = 0; r < records[f]; ++r, ++image) {
       if (std::fread(record.data(), 1, record.size(), file.get()) != record.size()) {
         // The size was checked, so this is an I/O error or a file shrinking under us.
-        return absl::DataLossError(absl::StrFormat("%s: read failed at record %d: %s",
-                                                   paths[f], r, std::strerror(errno)));
+        return absl::DataLossError(
+            absl::StrFormat("%s: read failed at record %d: %s", paths[f], r, std::strerror(errno)));
       }
       // Both CIFAR-100 labels are checked whichever is kept: a bad byte in
       // either means the file is not what it claims to be.
       if (variant != CifarVariant::kCifar10 && record[0] >= kCoarseClasses) {
-        return absl::DataLossError(absl::StrFormat(
-            "%s: record %d has coarse label %d, but CIFAR-100 has %d superclasses", paths[f],
-            r, record[0], kCoarseClasses));
+        return absl::DataLossError(
+            absl::StrFormat("%s: record %d has coarse label %d, but CIFAR-100 has %d superclasses",
+                            paths[f], r, record[0], kCoarseClasses));
       }
       const int fine = variant == CifarVariant::kCifar10 ? 0 : 1;
       if (record[fine] >= (fine == 0 ? 10 : kFineClasses)) {

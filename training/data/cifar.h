@@ -19,8 +19,8 @@
 // download, wrong variant, the .tar.gz itself) is kDataLoss naming the file
 // and both sizes; a label out of range is kDataLoss naming the file and the
 // record's index within it (CIFAR-100 checks both labels, whichever is kept:
-// a bad byte in either means the file is not what it claims). The training files are read in the order above, so record i of
-// data_batch_2.bin is image 10,000 + i, matching torchvision's CIFAR10.
+// a bad byte in either means the file is not what it claims). The training files are read in the
+// order above, so record i of data_batch_2.bin is image 10,000 + i, matching torchvision's CIFAR10.
 //
 // Cost: one pass over the files with no copy beyond the result (180 MB for
 // CIFAR-10 train); all file sizes are checked before anything is allocated.

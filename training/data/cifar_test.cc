@@ -43,9 +43,9 @@ std::string WriteMiniCifar10(const std::string& name) {
                                CifarVariant::kCifar10, MakeCifarRecords(counts[f], 10, 10 + f)),
                 IsOk());
   }
-  EXPECT_THAT(WriteCifarFile(dir + "/test_batch.bin", CifarVariant::kCifar10,
-                             MakeCifarRecords(3, 10, 50)),
-              IsOk());
+  EXPECT_THAT(
+      WriteCifarFile(dir + "/test_batch.bin", CifarVariant::kCifar10, MakeCifarRecords(3, 10, 50)),
+      IsOk());
   return root;
 }
 
@@ -130,17 +130,17 @@ TEST(CifarTest, SizesThatAreNotWholeRecordsAreDataLossNamingFileAndSizes) {
   ASSERT_THAT(WriteCifarFile(cifar100, CifarVariant::kCifar100, MakeCifarRecords(2, 100, 0)),
               IsOk());
   // 2 * 3073 + 5 = 6151 bytes.
-  EXPECT_THAT(LoadCifarFiles({truncated}, CifarVariant::kCifar10),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr(truncated), HasSubstr("6151 bytes"),
-                             HasSubstr("3073-byte CIFAR-10 record"),
-                             HasSubstr("2 whole records + 5 bytes"))));
+  EXPECT_THAT(
+      LoadCifarFiles({truncated}, CifarVariant::kCifar10),
+      StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr(truncated), HasSubstr("6151 bytes"),
+                                                  HasSubstr("3073-byte CIFAR-10 record"),
+                                                  HasSubstr("2 whole records + 5 bytes"))));
   EXPECT_THAT(LoadCifarFiles({empty}, CifarVariant::kCifar10),
               StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr(empty), HasSubstr("0 bytes"))));
   // CIFAR-100 records read as CIFAR-10: 6148 = 2 * 3073 + 2.
-  EXPECT_THAT(LoadCifarFiles({cifar100}, CifarVariant::kCifar10),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr(cifar100), HasSubstr("6148 bytes"))));
+  EXPECT_THAT(
+      LoadCifarFiles({cifar100}, CifarVariant::kCifar10),
+      StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr(cifar100), HasSubstr("6148 bytes"))));
   // A good file then a bad one fails on the bad one.
   EXPECT_THAT(LoadCifarFiles({cifar100, truncated}, CifarVariant::kCifar100),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr(truncated)));

@@ -34,9 +34,9 @@ absl::Status WriteCifarFile(absl::string_view path, CifarVariant variant,
   std::string bytes;
   for (size_t i = 0; i < records.size(); ++i) {
     if (static_cast<int64_t>(records[i].pixels.size()) != kCifarImageBytes) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "WriteCifarFile: record %d has %d pixels, not %d", i, records[i].pixels.size(),
-          kCifarImageBytes));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("WriteCifarFile: record %d has %d pixels, not %d", i,
+                          records[i].pixels.size(), kCifarImageBytes));
     }
     if (variant != CifarVariant::kCifar10) bytes.push_back(records[i].coarse_label);
     bytes.push_back(records[i].label);

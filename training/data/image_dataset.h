@@ -43,21 +43,21 @@ inline absl::Status ValidateImageDataset(const ImageDataset& dataset) {
                         dataset.channels, dataset.height, dataset.width));
   }
   if (dataset.num_classes < 1 || dataset.num_classes > 256) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "ImageDataset: num_classes %d is not in 1..256", dataset.num_classes));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("ImageDataset: num_classes %d is not in 1..256", dataset.num_classes));
   }
   if (dataset.size < 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("ImageDataset: size %d is negative", dataset.size));
   }
   if (static_cast<int64_t>(dataset.pixels.size()) != dataset.size * dataset.image_bytes()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "ImageDataset: %d pixel bytes, expected size %d x %d bytes per image",
-        dataset.pixels.size(), dataset.size, dataset.image_bytes()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("ImageDataset: %d pixel bytes, expected size %d x %d bytes per image",
+                        dataset.pixels.size(), dataset.size, dataset.image_bytes()));
   }
   if (static_cast<int64_t>(dataset.labels.size()) != dataset.size) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "ImageDataset: %d labels for %d images", dataset.labels.size(), dataset.size));
+    return absl::InvalidArgumentError(absl::StrFormat("ImageDataset: %d labels for %d images",
+                                                      dataset.labels.size(), dataset.size));
   }
   for (size_t i = 0; i < dataset.labels.size(); ++i) {
     if (dataset.labels[i] >= dataset.num_classes) {

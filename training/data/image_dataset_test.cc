@@ -11,8 +11,13 @@ using ::testing::HasSubstr;
 
 // Two 1x2x2 images of classes 0 and 2 out of 3.
 ImageDataset Tiny() {
-  return {.size = 2, .channels = 1, .height = 2, .width = 2, .num_classes = 3,
-          .pixels = {0, 1, 2, 3, 4, 5, 6, 7}, .labels = {0, 2}};
+  return {.size = 2,
+          .channels = 1,
+          .height = 2,
+          .width = 2,
+          .num_classes = 3,
+          .pixels = {0, 1, 2, 3, 4, 5, 6, 7},
+          .labels = {0, 2}};
 }
 
 TEST(ImageDatasetTest, ImageBytesIsChannelsTimesHeightTimesWidth) {

@@ -53,9 +53,9 @@ absl::StatusOr<ImageDataset> SelectImages(const ImageDataset& data,
   for (int64_t i = 0; i < subset.size; ++i) {
     const int64_t source = indices[i];
     if (source < 0 || source >= data.size) {
-      return absl::OutOfRangeError(absl::StrFormat(
-          "SelectImages: index %d (entry %d) is outside the dataset's %d images", source, i,
-          data.size));
+      return absl::OutOfRangeError(
+          absl::StrFormat("SelectImages: index %d (entry %d) is outside the dataset's %d images",
+                          source, i, data.size));
     }
     std::memcpy(&subset.pixels[i * bytes], &data.pixels[source * bytes], bytes);
     subset.labels[i] = data.labels[source];

@@ -20,8 +20,8 @@ using ::testing::HasSubstr;
 // label_of(i).
 template <typename LabelOf>
 ImageDataset Indexed(int64_t size, int num_classes, LabelOf label_of) {
-  ImageDataset data{.size = size, .channels = 1, .height = 1, .width = 2,
-                    .num_classes = num_classes};
+  ImageDataset data{
+      .size = size, .channels = 1, .height = 1, .width = 2, .num_classes = num_classes};
   for (int64_t i = 0; i < size; ++i) {
     data.pixels.push_back(static_cast<uint8_t>(i));
     data.pixels.push_back(static_cast<uint8_t>(255 - i));
@@ -51,14 +51,14 @@ TEST(SplitTest, GoldenSplitsMatchPython) {
   EXPECT_EQ(half->validation.width, 2);
 
   EXPECT_THAT(SplitDataset(data, 0.5, 1),
-              IsOkAndHolds(::testing::Field(&DatasetSplit::validation_indices,
-                                            ElementsAre(2, 3, 4, 7, 9))));
-  EXPECT_THAT(SplitDataset(data, 0.3, 42),
-              IsOkAndHolds(::testing::Field(&DatasetSplit::validation_indices,
-                                            ElementsAre(7, 8, 9))));
+              IsOkAndHolds(
+                  ::testing::Field(&DatasetSplit::validation_indices, ElementsAre(2, 3, 4, 7, 9))));
+  EXPECT_THAT(
+      SplitDataset(data, 0.3, 42),
+      IsOkAndHolds(::testing::Field(&DatasetSplit::validation_indices, ElementsAre(7, 8, 9))));
   EXPECT_THAT(SplitDataset(data, 0.5, 0, /*stratified=*/false),
-              IsOkAndHolds(::testing::Field(&DatasetSplit::validation_indices,
-                                            ElementsAre(3, 4, 5, 8, 9))));
+              IsOkAndHolds(
+                  ::testing::Field(&DatasetSplit::validation_indices, ElementsAre(3, 4, 5, 8, 9))));
 }
 
 // Properties over the edges of the fraction, for both modes and an
@@ -71,8 +71,7 @@ TEST(SplitTest, PartsArePartitionsOfExactSizeAndStratifiedKeepsBalance) {
   constexpr double kFractions[] = {0.0, 0.1, 0.29, 0.4, 0.6, 0.9, 0.99, 0.999};
   for (double fraction : kFractions) {
     for (bool stratified : {true, false}) {
-      SCOPED_TRACE(::testing::Message() << "fraction " << fraction << " stratified "
-                                        << stratified);
+      SCOPED_TRACE(::testing::Message() << "fraction " << fraction << " stratified " << stratified);
       absl::StatusOr<DatasetSplit> split = SplitDataset(data, fraction, 7, stratified);
       ASSERT_THAT(split, IsOk());
       const int64_t expected = static_cast<int64_t>(std::floor(fraction * 1000 + 1e-9));

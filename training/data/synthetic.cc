@@ -45,8 +45,8 @@ absl::StatusOr<ImageDataset> MakeSyntheticDataset(const SyntheticOptions& option
                         options.channels, options.height, options.width));
   }
   if (options.num_classes < 1 || options.num_classes > 256) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "SyntheticOptions: num_classes %d is not in 1..256", options.num_classes));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("SyntheticOptions: num_classes %d is not in 1..256", options.num_classes));
   }
   if (!(options.noise >= 0.0 && options.noise <= 1.0)) {
     return absl::InvalidArgumentError(
@@ -60,8 +60,7 @@ absl::StatusOr<ImageDataset> MakeSyntheticDataset(const SyntheticOptions& option
     return absl::InvalidArgumentError(absl::StrFormat(
         "SyntheticOptions: %d classes need gratings of up to %d cycles, which a %dx%d image "
         "cannot show (height and width must be at least %d)",
-        options.num_classes, max_frequency, options.height, options.width,
-        2 * max_frequency + 1));
+        options.num_classes, max_frequency, options.height, options.width, 2 * max_frequency + 1));
   }
 
   ImageDataset dataset;

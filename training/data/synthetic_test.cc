@@ -29,12 +29,11 @@ TEST(SyntheticTest, ClassFrequenciesEnumerateTheDocumentedPairs) {
     const GratingFrequency f = SyntheticClassFrequency(k);
     pairs.push_back({f.vertical, f.horizontal});
   }
-  EXPECT_THAT(pairs, ElementsAre(std::pair{0, 1}, std::pair{1, 0}, std::pair{1, 1},
-                                 std::pair{0, 2}, std::pair{1, 2}, std::pair{2, 0},
-                                 std::pair{2, 1}, std::pair{2, 2}, std::pair{0, 3},
-                                 std::pair{1, 3}, std::pair{2, 3}, std::pair{3, 0},
-                                 std::pair{3, 1}, std::pair{3, 2}, std::pair{3, 3},
-                                 std::pair{0, 4}));
+  EXPECT_THAT(pairs,
+              ElementsAre(std::pair{0, 1}, std::pair{1, 0}, std::pair{1, 1}, std::pair{0, 2},
+                          std::pair{1, 2}, std::pair{2, 0}, std::pair{2, 1}, std::pair{2, 2},
+                          std::pair{0, 3}, std::pair{1, 3}, std::pair{2, 3}, std::pair{3, 0},
+                          std::pair{3, 1}, std::pair{3, 2}, std::pair{3, 3}, std::pair{0, 4}));
   // All 256 classes distinct.
   std::vector<std::pair<int, int>> all;
   for (int k = 0; k < 256; ++k) {
@@ -67,20 +66,30 @@ TEST(SyntheticTest, NoiselessPixelsFollowTheFormula) {
 // Goldens from an independent Python implementation of the header's formula
 // and draw order (SplitMix64 per image, phases first, then noise in CHW order).
 TEST(SyntheticTest, NoisyRandomPhasePixelsMatchPython) {
-  absl::StatusOr<ImageDataset> data =
-      MakeSyntheticDataset({.size = 3, .channels = 3, .height = 8, .width = 8,
-                            .num_classes = 10, .noise = 0.1, .random_phase = true, .seed = 7});
+  absl::StatusOr<ImageDataset> data = MakeSyntheticDataset({.size = 3,
+                                                            .channels = 3,
+                                                            .height = 8,
+                                                            .width = 8,
+                                                            .num_classes = 10,
+                                                            .noise = 0.1,
+                                                            .random_phase = true,
+                                                            .seed = 7});
   ASSERT_THAT(data, IsOk());
   const int64_t bytes = data->image_bytes();
-  EXPECT_THAT(std::vector<uint8_t>(data->pixels.begin() + 2 * bytes,
-                                   data->pixels.begin() + 2 * bytes + 6),
-              ElementsAre(58, 43, 118, 169, 189, 230));
+  EXPECT_THAT(
+      std::vector<uint8_t>(data->pixels.begin() + 2 * bytes, data->pixels.begin() + 2 * bytes + 6),
+      ElementsAre(58, 43, 118, 169, 189, 230));
   EXPECT_EQ(data->pixels[bytes - 1], 98);
 }
 
 TEST(SyntheticTest, DeterministicPerSeedAndPrefixStable) {
-  const SyntheticOptions options{.size = 50, .channels = 1, .height = 12, .width = 12,
-                                 .num_classes = 5, .random_phase = true, .seed = 3};
+  const SyntheticOptions options{.size = 50,
+                                 .channels = 1,
+                                 .height = 12,
+                                 .width = 12,
+                                 .num_classes = 5,
+                                 .random_phase = true,
+                                 .seed = 3};
   absl::StatusOr<ImageDataset> a = MakeSyntheticDataset(options);
   absl::StatusOr<ImageDataset> b = MakeSyntheticDataset(options);
   SyntheticOptions longer = options;
@@ -111,8 +120,13 @@ TEST(SyntheticTest, ClassesAreBalanced) {
 // Learnable with fixed phase: class means estimated on seed 1 classify an
 // independent seed-2 set by nearest mean (a linear classifier) almost perfectly.
 TEST(SyntheticTest, FixedPhaseIsSeparableByNearestClassMean) {
-  SyntheticOptions options{.size = 500, .channels = 3, .height = 16, .width = 16,
-                           .num_classes = 10, .noise = 0.2, .seed = 1};
+  SyntheticOptions options{.size = 500,
+                           .channels = 3,
+                           .height = 16,
+                           .width = 16,
+                           .num_classes = 10,
+                           .noise = 0.2,
+                           .seed = 1};
   absl::StatusOr<ImageDataset> train = MakeSyntheticDataset(options);
   options.seed = 2;
   absl::StatusOr<ImageDataset> test = MakeSyntheticDataset(options);
@@ -144,8 +158,13 @@ TEST(SyntheticTest, FixedPhaseIsSeparableByNearestClassMean) {
 // position, from the Fourier power at the class's frequencies (what a
 // convolution followed by global pooling can compute).
 TEST(SyntheticTest, RandomPhaseClassIsInTheFourierPower) {
-  const SyntheticOptions options{.size = 300, .channels = 3, .height = 16, .width = 16,
-                                 .num_classes = 10, .noise = 0.2, .random_phase = true,
+  const SyntheticOptions options{.size = 300,
+                                 .channels = 3,
+                                 .height = 16,
+                                 .width = 16,
+                                 .num_classes = 10,
+                                 .noise = 0.2,
+                                 .random_phase = true,
                                  .seed = 5};
   absl::StatusOr<ImageDataset> data = MakeSyntheticDataset(options);
   ASSERT_THAT(data, IsOk());
@@ -165,7 +184,8 @@ TEST(SyntheticTest, RandomPhaseClassIsInTheFourierPower) {
         std::complex<double> sum = 0;
         for (int64_t y = 0; y < h; ++y) {
           for (int64_t x = 0; x < w; ++x) {
-            const double angle = -2 * kPi * (f.vertical * y / 16.0 + sign * f.horizontal * x / 16.0);
+            const double angle =
+                -2 * kPi * (f.vertical * y / 16.0 + sign * f.horizontal * x / 16.0);
             sum += grey[y * w + x] * std::polar(1.0, angle);
           }
         }
