@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# End-to-end test of the bench binary: a grid with --compare and --out on a
+# PyTorch-exported model, the JSON fields a reader relies on, and every exit
+# code of the usage text.
+#
+#   bench_test.sh <bench binary> <model.onnx>
+set -euo pipefail
+
+BENCH="$1"
+MODEL="$2"
+TMP="${TEST_TMPDIR:-$(mktemp -d)}"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Runs bench with the remaining arguments, expects exit code $1 and, when
+# given, a stderr line containing $2.
+expect_exit() {
+  local code="$1" message="$2"
+  shift 2
+  local actual=0
+  "$BENCH" "$@" >"$TMP/stdout" 2>"$TMP/stderr" || actual=$?
+  [[ "$actual" == "$code" ]] || fail "bench $* exited $actual, expected $code: $(cat "$TMP/stderr")"
+  if [[ -n "$message" ]]; then
+    grep -qF -- "$message" "$TMP/stderr" || fail "bench $*: no '$message' in: $(cat "$TMP/stderr")"
+  fi
+}
+
+# A 2 x 1 grid (batch 1 and 2, one thread), compared with itself.
+expect_exit 0 "" --model="$MODEL" --compare="$MODEL" --batch=1,2 --threads=1 \
+  --warmup=1 --min_reps=3 --min_seconds=0 --out="$TMP/bench.json"
+grep -q "median" "$TMP/stderr" || fail "no table on stderr"
+[[ $(grep -c "small_cnn.onnx" "$TMP/stderr") == 4 ]] || fail "expected 4 table rows: $(cat "$TMP/stderr")"
+
+/usr/bin/python3 - "$TMP/bench.json" "$MODEL" <<'EOF'
+import json, os, sys
+result = json.load(open(sys.argv[1]))
+model = sys.argv[2]
+assert result["schema_version"] == 1, result["schema_version"]
+context = result["context"]
+assert context["tool"] == "bench", context
+assert context["flags"]["batch"] == "1,2", context["flags"]
+rows = result["results"]
+assert [r["batch_size"] for r in rows] == [1, 2], rows
+for r in rows:
+    assert r["threads"] == 1 and r["engine"] == "dense", r
+    assert r["repetitions"] >= 3 and r["warmup_runs"] == 1, r
+    latency = r["latency_ms"]
+    for key in ("mean", "median", "p90", "p99", "min", "max", "stdev"):
+        assert latency[key] >= 0, (key, latency)
+    assert latency["min"] <= latency["median"] <= latency["p90"] <= latency["p99"] <= latency["max"], latency
+    assert r["items_per_second"] > 0, r
+    assert r["peak_rss_bytes"] > 0 and r["peak_rss_scope"] in ("grid_point", "process"), r
+    assert r["model_file_bytes"] == os.path.getsize(model), r
+    assert r["input_shape"] == [r["batch_size"], 3, 16, 16], r
+    assert r["compare"]["model"] == model and r["speedup"] > 0, r
+print("bench.json: %d grid points, fields as documented" % len(rows))
+EOF
+
+# Exit codes, as the usage text lists them.
+expect_exit 1 "is not an integer" --model="$MODEL" --batch=0
+expect_exit 2 "--model is required"
+expect_exit 2 "no such file" --model="$TMP/missing.onnx"
+/usr/bin/python3 -c "import random, sys; random.seed(7); sys.stdout.buffer.write(bytes(random.randrange(256) for _ in range(1000)))" > "$TMP/garbage.onnx"
+printf 'not a model' > "$TMP/text.onnx"
+expect_exit 2 "not an ONNX model" --model="$TMP/text.onnx"
+expect_exit 2 "min_reps 0 must be at least 1" --model="$MODEL" --min_reps=0
+expect_exit 4 "" --model="$MODEL" --warmup=0 --min_reps=1 --min_seconds=0 \
+  --out="$TMP/no/such/dir/bench.json"
+expect_exit 5 "--engine=sparse is not built yet" --model="$MODEL" --engine=dense,sparse
+# Corrupted bytes never crash: any failure is a clean exit 2.
+code=0
+"$BENCH" --model="$TMP/garbage.onnx" --min_reps=1 --min_seconds=0 >/dev/null 2>&1 || code=$?
+[[ "$code" == 2 ]] || fail "garbage model exited $code"
+echo PASS

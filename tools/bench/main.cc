@@ -1,0 +1,149 @@
+// bench: latency, throughput and memory of ONNX models on our XNNPACK
+// runtime, over a grid of batch sizes, thread counts and engines.
+//
+// Per grid point the model is imported with its batch dimension fixed (once
+// per batch size), built on the thread count, warmed up and timed; see
+// tools/bench/benchmark_runner.h for every convention (percentiles,
+// throughput, peak memory, interleaving with --compare). The table goes to
+// stderr; the JSON result (tools/result) to --out, or to stdout:
+//
+//   {"schema_version": 1, "context": {...},
+//    "results": [{"model": "m.onnx", "batch_size": 1, "threads": 2, "engine": "dense",
+//                 "latency_ms": {"mean", "median", "p90", "p99", "min", "max", "stdev"},
+//                 "items_per_second", "repetitions", "peak_rss_bytes", "model_file_bytes",
+//                 ..., "compare": {...}, "speedup": 1.23}, ...]}
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "tools/bench/benchmark_runner.h"
+#include "tools/result/result_json.h"
+
+ABSL_FLAG(std::string, model, "", "The ONNX model to measure (fp32, one input, one output).");
+ABSL_FLAG(std::string, compare, "",
+          "A second ONNX model measured interleaved with --model at every grid point; the "
+          "table and JSON give the speedup median(compare) / median(model).");
+ABSL_FLAG(edgecompress::bench::PositiveIntList, batch, {{1}},
+          "Batch sizes, comma-separated (e.g. 1,8); the model is re-imported per batch size.");
+ABSL_FLAG(edgecompress::bench::PositiveIntList, threads, {{1}},
+          "Thread counts, comma-separated (e.g. 1,2,4,8); 1 runs on the calling thread.");
+ABSL_FLAG(edgecompress::bench::EngineList, engine, {{edgecompress::bench::Engine::kDense}},
+          "Engines, comma-separated: dense (fp32 XNNPACK); sparse, int8, auto are not built yet.");
+ABSL_FLAG(int, warmup, 5, "Untimed runs per model before timing, per grid point.");
+ABSL_FLAG(int, min_reps, 20, "Timed repetitions per model at least.");
+ABSL_FLAG(double, min_seconds, 2.0, "Measured seconds per model at least.");
+ABSL_FLAG(uint64_t, seed, 1, "Seed of the uniform [-1, 1] input data.");
+ABSL_FLAG(std::string, out, "", "Write the JSON result here (atomically); stdout if empty.");
+
+namespace edgecompress {
+namespace {
+
+// Exit codes beyond Abseil's 1 for bad flags, listed in the usage text.
+enum ExitCode {
+  kExitOk = 0,
+  kExitBadInput = 2,
+  kExitRunFailed = 3,
+  kExitOutputFailed = 4,
+  kExitEngineNotBuilt = 5,
+};
+
+int Fail(ExitCode code, const absl::Status& status) {
+  std::cerr << "bench: " << status.message() << "\n";
+  return code;
+}
+
+std::map<std::string, std::string> FlagValues() {
+  return {
+      {"model", absl::GetFlag(FLAGS_model)},
+      {"compare", absl::GetFlag(FLAGS_compare)},
+      {"batch", AbslUnparseFlag(absl::GetFlag(FLAGS_batch))},
+      {"threads", AbslUnparseFlag(absl::GetFlag(FLAGS_threads))},
+      {"engine", AbslUnparseFlag(absl::GetFlag(FLAGS_engine))},
+      {"warmup", absl::StrCat(absl::GetFlag(FLAGS_warmup))},
+      {"min_reps", absl::StrCat(absl::GetFlag(FLAGS_min_reps))},
+      {"min_seconds", absl::StrCat(absl::GetFlag(FLAGS_min_seconds))},
+  };
+}
+
+int Run() {
+  const std::string model_path = absl::GetFlag(FLAGS_model);
+  const std::string compare_path = absl::GetFlag(FLAGS_compare);
+  if (model_path.empty()) {
+    return Fail(kExitBadInput, absl::InvalidArgumentError("--model is required"));
+  }
+  bench::PointConfig config;
+  config.seed = absl::GetFlag(FLAGS_seed);
+  config.policy.warmup_runs = absl::GetFlag(FLAGS_warmup);
+  config.policy.min_reps = absl::GetFlag(FLAGS_min_reps);
+  config.policy.min_seconds = absl::GetFlag(FLAGS_min_seconds);
+  if (absl::Status status = bench::ValidatePolicy(config.policy); !status.ok()) {
+    return Fail(kExitBadInput, status);
+  }
+  const std::vector<bench::Engine> engines = absl::GetFlag(FLAGS_engine).engines;
+  for (bench::Engine engine : engines) {
+    if (absl::Status status = bench::CheckEngineBuilt(engine); !status.ok()) {
+      return Fail(kExitEngineNotBuilt, status);
+    }
+  }
+
+  bench::SteadyClock clock;
+  std::vector<bench::PointResult> points;
+  for (int batch : absl::GetFlag(FLAGS_batch).values) {
+    absl::StatusOr<bench::LoadedModel> model = bench::LoadModel(model_path, batch, clock);
+    if (!model.ok()) return Fail(kExitBadInput, model.status());
+    std::vector<const bench::LoadedModel*> models = {&*model};
+    absl::StatusOr<bench::LoadedModel> compare;
+    if (!compare_path.empty()) {
+      compare = bench::LoadModel(compare_path, batch, clock);
+      if (!compare.ok()) return Fail(kExitBadInput, compare.status());
+      models.push_back(&*compare);
+    }
+    for (int threads : absl::GetFlag(FLAGS_threads).values) {
+      for (bench::Engine engine : engines) {
+        config.num_threads = threads;
+        config.engine = engine;
+        absl::StatusOr<bench::PointResult> point = bench::MeasurePoint(models, config, clock);
+        if (!point.ok()) return Fail(kExitRunFailed, point.status());
+        // Rows as they come, so that a long grid shows progress.
+        if (points.empty()) std::cerr << bench::FormatTableHeader();
+        std::cerr << bench::FormatTableRows(*point) << std::flush;
+        points.push_back(*std::move(point));
+      }
+    }
+  }
+
+  nlohmann::json result = tools::NewResult("bench", absl::GetFlag(FLAGS_seed), FlagValues());
+  result["results"] = nlohmann::json::array();
+  for (const bench::PointResult& point : points) result["results"].push_back(bench::ToJson(point));
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) {
+    std::cout << result.dump(2) << std::endl;
+  } else if (absl::Status status = tools::WriteJsonFile(out, result); !status.ok()) {
+    return Fail(kExitOutputFailed, status);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace edgecompress
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Measures latency (mean, median, p90, p99, min, stdev), throughput and peak memory of an\n"
+      "ONNX model on XNNPACK over a grid of batch sizes, thread counts and engines.\n"
+      "Example: bazel run //tools/bench -- --model=$PWD/resnet18.onnx --batch=1,8 "
+      "--threads=1,2 --out=/tmp/bench.json\n"
+      "Exit codes: 0 success, 1 bad flags, 2 the model cannot be read or imported (or flags\n"
+      "that parse but make no sense), 3 a build or run failed, 4 the result could not be\n"
+      "written, 5 the requested engine is not built yet.");
+  absl::ParseCommandLine(argc, argv);
+  return edgecompress::Run();
+}
