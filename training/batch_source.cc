@@ -3,6 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <memory>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 
@@ -52,6 +54,22 @@ std::optional<TensorBatch> InMemoryBatchSource::Next() {
   const torch::Tensor indices = order_.slice(0, next_, std::min(next_ + batch_size_, size));
   next_ += batch_size_;
   return TensorBatch{data_.images.index_select(0, indices), data_.labels.index_select(0, indices)};
+}
+
+LoaderBatchSource::LoaderBatchSource(std::unique_ptr<BatchLoader> loader)
+    : loader_(std::move(loader)) {}
+
+std::optional<TensorBatch> LoaderBatchSource::Next() {
+  std::optional<Batch> batch = loader_->Next();
+  if (!batch.has_value()) return std::nullopt;
+  const ImageDataset& data = loader_->dataset();
+  auto owned = std::make_shared<Batch>(*std::move(batch));
+  torch::Tensor images = torch::from_blob(
+      owned->images.data(), {owned->size, data.channels, data.height, data.width},
+      [owned](void*) {}, torch::kFloat);
+  torch::Tensor labels =
+      torch::from_blob(owned->labels.data(), {owned->size}, [owned](void*) {}, torch::kLong);
+  return TensorBatch{std::move(images), std::move(labels)};
 }
 
 }  // namespace edgecompress::training

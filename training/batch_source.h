@@ -11,10 +11,12 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "training/data/batch_loader.h"
 #include "training/data/image_dataset.h"
 
 namespace edgecompress::training {
@@ -63,6 +65,21 @@ class InMemoryBatchSource : public BatchSource {
   uint64_t seed_;
   torch::Tensor order_;
   int64_t next_ = 0;
+};
+
+// A BatchLoader (worker threads, prefetching, seeded augmentation; see
+// data/batch_loader.h) as a BatchSource. Batches become tensors without a
+// copy: each tensor owns its loader batch.
+class LoaderBatchSource : public BatchSource {
+ public:
+  explicit LoaderBatchSource(std::unique_ptr<BatchLoader> loader);
+
+  int64_t batches_per_epoch() const override { return loader_->num_batches(); }
+  absl::Status StartEpoch(int epoch) override { return loader_->StartEpoch(epoch); }
+  std::optional<TensorBatch> Next() override;
+
+ private:
+  std::unique_ptr<BatchLoader> loader_;
 };
 
 }  // namespace edgecompress::training

@@ -27,6 +27,9 @@ ABSL_FLAG(std::string, dataset, "fashion_mnist",
           "Dataset: fashion_mnist, mnist, cifar10, cifar100, synthetic.");
 ABSL_FLAG(std::string, data_dir, "", "Dataset folder; empty: the dataset's default.");
 ABSL_FLAG(int, epochs, 1, "Training epochs.");
+ABSL_FLAG(std::string, augment, "auto",
+          "Random crop + flip of training images: true, false, or auto (3-channel datasets).");
+ABSL_FLAG(int, data_workers, 1, "Threads preparing augmented batches.");
 ABSL_FLAG(int, batch_size, 64, "Mini-batch size.");
 ABSL_FLAG(std::string, optimizer, "sgd", "sgd or adam.");
 ABSL_FLAG(double, learning_rate, 0.05, "Base learning rate.");
@@ -98,6 +101,14 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
   config.output_dir = absl::GetFlag(FLAGS_output_dir);
   config.resume = absl::GetFlag(FLAGS_resume);
   if (config.batch_size < 1) return absl::InvalidArgumentError("--batch_size must be at least 1");
+  const std::string augment = absl::GetFlag(FLAGS_augment);
+  if (augment == "true" || augment == "false") {
+    config.augment = augment == "true";
+  } else if (augment != "auto") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--augment is '", augment, "'; expected true, false or auto"));
+  }
+  config.data_workers = absl::GetFlag(FLAGS_data_workers);
 
   training::TrainerOptions& t = config.trainer;
   t.epochs = absl::GetFlag(FLAGS_epochs);

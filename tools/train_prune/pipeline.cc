@@ -194,9 +194,22 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   std::vector<training::TrainingCallback*> callbacks;
   if (pruner != nullptr) callbacks.push_back(pruner.get());
   callbacks.push_back(&epoch_log);
-  training::InMemoryBatchSource batches(train, config.batch_size, config.seed);
+  std::unique_ptr<training::BatchSource> batches;
+  const bool augment = config.augment.value_or(data.train.channels == 3);
+  if (augment) {
+    ASSIGN_OR_RETURN(std::unique_ptr<training::BatchLoader> loader,
+                     training::BatchLoader::Create(
+                         &data.train, {.batch_size = config.batch_size,
+                                       .augment = true,
+                                       .augment_options = {.mean = stats.mean, .stddev = stats.stddev},
+                                       .num_workers = config.data_workers,
+                                       .seed = config.seed}));
+    batches = std::make_unique<training::LoaderBatchSource>(std::move(loader));
+  } else {
+    batches = std::make_unique<training::InMemoryBatchSource>(train, config.batch_size, config.seed);
+  }
   ASSIGN_OR_RETURN(const training::TrainResult trained,
-                   trainer->Fit(batches, &test, callbacks, sink, progress));
+                   trainer->Fit(*batches, &test, callbacks, sink, progress));
   const EvalStats after = training::Evaluate(*model, test);
 
   std::map<std::string, pruning::TensorCount> tensors;
@@ -210,6 +223,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   nlohmann::json result = NewResult("train_prune", config.seed, config.flags);
   result["model"] = config.model;
   result["dataset"] = config.dataset;
+  result["augmentation"] = augment;
   result["num_classes"] = data.train.num_classes;
   result["parameter_count"] = training::CountParameters(*model);
   result["before"] = EvalJson(before);

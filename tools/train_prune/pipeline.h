@@ -48,6 +48,11 @@ struct TrainPruneConfig {
   std::string data_dir;  // empty: the dataset's default
   int64_t batch_size = 64;
   uint64_t seed = 1;
+  // Random crop (padding 4) and horizontal flip of training images, in
+  // `data_workers` threads; unset: on for 3-channel datasets (the CIFAR
+  // recipe), off for grey ones (MNIST digits must not be mirrored).
+  std::optional<bool> augment;
+  int data_workers = 1;
   training::TrainerOptions trainer;  // num_classes is filled in from the dataset
   std::optional<PruningConfig> pruning;
   std::string output_dir;  // empty: write nothing but return the result
