@@ -92,7 +92,8 @@ TEST(FilterPruningTest, NestedAcrossEdgeFractions) {
     SCOPED_TRACE(fraction);
     absl::StatusOr<std::vector<int64_t>> kept = KeptFiltersByL1(weights, 10, fraction);
     ASSERT_THAT(kept, IsOk());
-    EXPECT_EQ(static_cast<int64_t>(kept->size()), std::max<int64_t>(1, 10 - static_cast<int64_t>(fraction * 10 + 1e-9)));
+    const int64_t removed = static_cast<int64_t>(fraction * 10 + 1e-9);
+    EXPECT_EQ(static_cast<int64_t>(kept->size()), std::max<int64_t>(1, 10 - removed));
     for (int64_t f : *kept) {
       EXPECT_NE(std::find(previous.begin(), previous.end(), f), previous.end()) << f;
     }

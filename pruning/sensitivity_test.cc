@@ -63,7 +63,9 @@ TEST(SensitivityTest, MaxSparsityWithinDrop) {
   SensitivityTable bumpy = {.dense_accuracy = 90,
                             .layers = {"x"},
                             .sparsities = {0.1, 0.2, 0.3},
-                            .rows = {{"x", 0.1, 89.5, 0.5}, {"x", 0.2, 80, 10}, {"x", 0.3, 89.9, 0.1}}};
+                            .rows = {{"x", 0.1, 89.5, 0.5},
+                                     {"x", 0.2, 80, 10},
+                                     {"x", 0.3, 89.9, 0.1}}};
   EXPECT_DOUBLE_EQ(MaxSparsityWithinDrop(bumpy, "x", 1.0), 0.1);
 }
 

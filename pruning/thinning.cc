@@ -89,7 +89,8 @@ class PlanBuilder {
 // Steps 2 to 4 of the header for the channels `kept` of `conv`'s output.
 absl::Status Walk(const LayerGraph& graph, const std::map<std::string, training::Shape>& shapes,
                   const Layer& conv, std::vector<int64_t> kept, PlanBuilder& plan) {
-  std::vector<std::pair<std::string, std::vector<int64_t>>> pending = {{conv.output, std::move(kept)}};
+  std::vector<std::pair<std::string, std::vector<int64_t>>> pending = {
+      {conv.output, std::move(kept)}};
   while (!pending.empty()) {
     auto [value, indices] = std::move(pending.back());
     pending.pop_back();

@@ -72,7 +72,8 @@ struct ThinningPlan {
 // graph InferShapes rejects; kOutOfRange for an index outside the conv's
 // filters; kFailedPrecondition, naming the layer, where step 4 refuses.
 absl::StatusOr<ThinningPlan> PlanThinning(
-    const training::LayerGraph& graph, const std::map<std::string, std::vector<int64_t>>& kept_filters);
+    const training::LayerGraph& graph,
+    const std::map<std::string, std::vector<int64_t>>& kept_filters);
 
 // The thinned graph: same layers, names and values, with the new channel and
 // feature counts in the attrs. kInvalidArgument if `plan` was not made for

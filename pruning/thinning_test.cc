@@ -27,10 +27,12 @@ using training::LayerOp;
 LayerGraph SmallNet() {
   LayerGraph graph({2, 6, 6});
   std::string x = graph.Conv2d("conv1", LayerGraph::kInput,
-                               {.in_channels = 2, .out_channels = 4, .kernel_size = 3, .padding = 1});
+                               {.in_channels = 2, .out_channels = 4, .kernel_size = 3,
+                                .padding = 1});
   x = graph.BatchNorm("bn1", x, {.channels = 4});
   x = graph.MaxPool(graph.Relu(x), {.kernel_size = 2, .stride = 2});
-  x = graph.Conv2d("conv2", x, {.in_channels = 4, .out_channels = 3, .kernel_size = 3, .padding = 1});
+  x = graph.Conv2d("conv2", x,
+                   {.in_channels = 4, .out_channels = 3, .kernel_size = 3, .padding = 1});
   x = graph.Flatten(graph.Relu(x));
   graph.Linear("fc", x, {.in_features = 27, .out_features = 5});
   return graph;
@@ -91,7 +93,8 @@ std::vector<float> Forward(const LayerGraph& graph, const TensorMap& tensors,
                     const int64_t r = i * a.stride - a.padding + u;
                     const int64_t s = j * a.stride - a.padding + v;
                     if (r < 0 || r >= h || s < 0 || s >= wd) continue;
-                    sum += w[((o * a.in_channels + c) * k + u) * k + v] * x.data[(c * h + r) * wd + s];
+                    sum += w[((o * a.in_channels + c) * k + u) * k + v] *
+                           x.data[(c * h + r) * wd + s];
                   }
                 }
               }
@@ -124,7 +127,8 @@ std::vector<float> Forward(const LayerGraph& graph, const TensorMap& tensors,
       case LayerOp::kMaxPool: {
         const auto& a = std::get<training::PoolAttrs>(layer.attrs);
         const int64_t c = x.shape[0], h = x.shape[1], wd = x.shape[2];
-        const int64_t oh = (h - a.kernel_size) / a.stride + 1, ow = (wd - a.kernel_size) / a.stride + 1;
+        const int64_t oh = (h - a.kernel_size) / a.stride + 1;
+        const int64_t ow = (wd - a.kernel_size) / a.stride + 1;
         y.shape = {c, oh, ow};
         for (int64_t ch = 0; ch < c; ++ch) {
           for (int64_t i = 0; i < oh; ++i) {
@@ -241,7 +245,8 @@ TEST(ThinningTest, ThinsTensorsAndGraphAttrs) {
               original.at("conv2.weight").values[(2 * 4 + 2) * 9 + i]);
   }
   // fc row 4, kept feature 9 is the original feature 18.
-  EXPECT_EQ(tensors.at("fc.weight").values[4 * 18 + 9], original.at("fc.weight").values[4 * 27 + 18]);
+  EXPECT_EQ(tensors.at("fc.weight").values[4 * 18 + 9],
+            original.at("fc.weight").values[4 * 27 + 18]);
   EXPECT_EQ(tensors.at("bn1.running_mean").values[1], original.at("bn1.running_mean").values[2]);
 
   absl::StatusOr<LayerGraph> small = ThinGraph(graph, *plan);
@@ -286,7 +291,8 @@ TEST(ThinningTest, RefusesResidualsGroupedConvsAndTheOutput) {
   EXPECT_THAT(PlanThinning(graph, {{"b.conv1", {1, 3}}}), IsOk());
   EXPECT_THAT(PlanThinning(graph, {{"b.conv2", {1, 3}}}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("b.conv2"), HasSubstr("add 'add_5'"), HasSubstr("residual"))));
+                       AllOf(HasSubstr("b.conv2"), HasSubstr("add 'add_5'"),
+                             HasSubstr("residual"))));
   EXPECT_THAT(PlanThinning(graph, {{"conv3", {0}}}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr("conv3"), HasSubstr("'dw'"), HasSubstr("groups 4"))));
