@@ -18,8 +18,9 @@
 // keeps the NHWC order and the Gemm/MatMul that reads it gets its weight
 // columns permuted from (c, h, w) to (h, w, c), so no data is ever transposed
 // at run time. A reshape that would need a real transpose (e.g. [N, C, H, W]
-// to [N, C, H*W] with C > 1 and H*W > 1 feeding anything but the output) is
-// kUnimplemented, naming the node.
+// to [N, C, H*W] with C > 1 and H*W > 1) is kept lazily: elementwise ops and
+// the graph output accept it, any other consumer is kUnimplemented, naming
+// that node.
 //
 // Operators (default domain): Conv (2D; group, strides, pads, dilations,
 // auto_pad NOTSET/VALID/SAME_UPPER/SAME_LOWER), Gemm (transA = 0, any transB,

@@ -22,7 +22,10 @@
 //   - Compared models run interleaved (A, B, A, B, ...) so that frequency
 //     scaling and neighbours' load hit both alike; repetitions continue until
 //     every model has min_reps and min_seconds. speedup = median(compare) /
-//     median(model): above 1 means --model is faster.
+//     median(model): above 1 means --model is faster. Known limitation: with
+//     threads > 1 each model has its own pthreadpool, whose workers spin for
+//     a while after a run and so take cycles from the other model's run;
+//     ratios at one thread are unaffected.
 //   - Peak resident memory: /proc/self/status VmHWM after resetting it
 //     through /proc/self/clear_refs ("5", Linux >= 4.0) at the start of the
 //     grid point, so it covers building and running this point with the
