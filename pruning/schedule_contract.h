@@ -21,7 +21,9 @@ inline void ExpectScheduleContract(const SparsitySchedule& schedule, int64_t fir
     const double target = schedule.TargetSparsity(step);
     EXPECT_GE(target, 0.0);
     EXPECT_LT(target, 1.0);
-    if (!schedule.MasksEnforced(step)) EXPECT_EQ(target, 0.0);
+    if (!schedule.MasksEnforced(step)) {
+      EXPECT_EQ(target, 0.0);
+    }
     if (step > first && !schedule.IsUpdateStep(step)) {
       EXPECT_EQ(target, schedule.TargetSparsity(step - 1));
       EXPECT_EQ(schedule.MasksEnforced(step), schedule.MasksEnforced(step - 1));
