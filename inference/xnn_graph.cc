@@ -94,8 +94,12 @@ size_t NumElements(absl::Span<const size_t> shape) {
 // immutable buffer: XNNPACK keeps raw pointers to static tensor data for the
 // lifetime of every runtime, so the buffer is shared with those runtimes.
 std::shared_ptr<const std::vector<float>> CopyPadded(absl::Span<const float> data) {
-  auto copy = std::make_shared<std::vector<float>>(data.size() + kExtraFloats, 0.0f);
-  std::copy(data.begin(), data.end(), copy->begin());
+  // Written once (no zero fill first): fresh pages fault on first touch, and
+  // a ResNet's weights are tens of MB.
+  auto copy = std::make_shared<std::vector<float>>();
+  copy->reserve(data.size() + kExtraFloats);
+  copy->assign(data.begin(), data.end());
+  copy->resize(data.size() + kExtraFloats, 0.0f);
   return copy;
 }
 
