@@ -57,6 +57,10 @@ ABSL_FLAG(uint64_t, seed, 1, "Seed for initialisation and shuffling.");
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
 ABSL_FLAG(std::string, output_dir, "",
           "Folder for checkpoint.pt, result.json, sparsity.txt and plots; empty: none.");
+ABSL_FLAG(int, world_size, 1, "Data-parallel processes; > 1 trains over c10d Gloo.");
+ABSL_FLAG(int, rank, 0, "This process's rank in [0, world_size); rank 0 writes outputs.");
+ABSL_FLAG(std::string, master_addr, "127.0.0.1", "Rank 0's address (TCPStore rendezvous).");
+ABSL_FLAG(int, master_port, 29500, "Rank 0's TCPStore port.");
 ABSL_FLAG(bool, resume, false, "Continue from <output_dir>/checkpoint.pt.");
 ABSL_FLAG(std::string, out, "", "Also write the JSON result here; empty: stdout.");
 
@@ -109,6 +113,10 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
         absl::StrCat("--augment is '", augment, "'; expected true, false or auto"));
   }
   config.data_workers = absl::GetFlag(FLAGS_data_workers);
+  config.data_parallel = {.world_size = absl::GetFlag(FLAGS_world_size),
+                          .rank = absl::GetFlag(FLAGS_rank),
+                          .master_addr = absl::GetFlag(FLAGS_master_addr),
+                          .master_port = absl::GetFlag(FLAGS_master_port)};
 
   training::TrainerOptions& t = config.trainer;
   t.epochs = absl::GetFlag(FLAGS_epochs);

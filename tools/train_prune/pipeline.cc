@@ -166,12 +166,20 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
 
   training::TrainerOptions options = config.trainer;
   options.num_classes = data.train.num_classes;
-  if (!config.output_dir.empty()) {
+  const bool distributed = config.data_parallel.world_size > 1;
+  const bool writes_outputs = !config.output_dir.empty() && config.data_parallel.rank == 0;
+  if (writes_outputs) {
     RETURN_IF_ERROR(MakeDirectory(config.output_dir));
     options.checkpoint_path = config.output_dir + "/checkpoint.pt";
   }
   ASSIGN_OR_RETURN(std::unique_ptr<training::Trainer> trainer,
                    training::Trainer::Create(*model, options));
+  // Joins the group and takes rank 0's initial weights before anything else
+  // reads them.
+  std::unique_ptr<training::GradientAllReduce> all_reduce;
+  if (distributed) {
+    ASSIGN_OR_RETURN(all_reduce, training::GradientAllReduce::Create(*model, config.data_parallel));
+  }
   if (config.resume) {
     if (config.output_dir.empty()) {
       return absl::InvalidArgumentError("resuming needs an output folder with a checkpoint");
@@ -192,11 +200,21 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   }
   EpochLog epoch_log(log, options.epochs);
   std::vector<training::TrainingCallback*> callbacks;
+  // Gradients are averaged over ranks before pruning masks them.
+  if (all_reduce != nullptr) callbacks.push_back(all_reduce.get());
   if (pruner != nullptr) callbacks.push_back(pruner.get());
   callbacks.push_back(&epoch_log);
   std::unique_ptr<training::BatchSource> batches;
   const bool augment = config.augment.value_or(data.train.channels == 3);
-  if (augment) {
+  if (distributed) {
+    if (augment) {
+      return absl::UnimplementedError(
+          "data-parallel training with augmentation is not supported yet; pass --augment=false");
+    }
+    ASSIGN_OR_RETURN(batches, training::MakeShardedBatchSource(
+                                  train, config.batch_size, config.seed,
+                                  config.data_parallel.rank, config.data_parallel.world_size));
+  } else if (augment) {
     ASSIGN_OR_RETURN(std::unique_ptr<training::BatchLoader> loader,
                      training::BatchLoader::Create(
                          &data.train, {.batch_size = config.batch_size,
@@ -257,7 +275,11 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
                                      {"sparse_bytes", static_cast<double>(report.sparse_bytes)},
                                      {"effective_macs", static_cast<double>(report.effective_macs)}}));
   }
-  if (!config.output_dir.empty()) {
+  if (distributed) {
+    result["data_parallel"] = {{"world_size", config.data_parallel.world_size},
+                               {"rank", config.data_parallel.rank}};
+  }
+  if (writes_outputs) {
     const std::string& dir = config.output_dir;
     RETURN_IF_ERROR(WriteText(dir + "/sparsity.txt", table));
     RETURN_IF_ERROR(WritePlots(dir, trained.history, pruner.get(), options.epochs));

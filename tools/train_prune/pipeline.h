@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 #include "pruning/gradual_pruning_callback.h"
+#include "training/data_parallel.h"
 #include "training/metrics_sink.h"
 #include "training/trainer.h"
 
@@ -55,6 +56,10 @@ struct TrainPruneConfig {
   int data_workers = 1;
   training::TrainerOptions trainer;  // num_classes is filled in from the dataset
   std::optional<PruningConfig> pruning;
+  // Data-parallel training over processes when world_size > 1: batch_size is
+  // the global batch, split evenly over the ranks; only rank 0 writes
+  // output_dir (the others return their result).
+  training::DataParallelOptions data_parallel;
   std::string output_dir;  // empty: write nothing but return the result
   bool resume = false;     // continue from output_dir/checkpoint.pt
   // Flags to record in the result's context.
