@@ -36,9 +36,9 @@ namespace {
 // corrupted dimension fails a check instead of an allocation.
 constexpr int64_t kMaxElements = int64_t{1} << 32;
 constexpr int64_t kMaxAttributeValue = int64_t{1} << 20;  // kernels, strides, pads
-constexpr int kMaxRank = 6;                                // XNN_MAX_TENSOR_DIMS
+constexpr int kMaxRank = 6;                               // XNN_MAX_TENSOR_DIMS
 
-using Block = std::array<size_t, 4>;      // N, C, H, W
+using Block = std::array<size_t, 4>;       // N, C, H, W
 using UintPair = std::array<uint32_t, 2>;  // height, width
 using Padding = std::array<uint32_t, 4>;   // top, left, bottom, right (ONNX order)
 
@@ -76,17 +76,23 @@ struct Constant {
 
   size_t size() const {
     switch (type) {
-      case Type::kFloat: return floats.size();
-      case Type::kInt64: return ints.size();
-      case Type::kDouble: return doubles.size();
+      case Type::kFloat:
+        return floats.size();
+      case Type::kInt64:
+        return ints.size();
+      case Type::kDouble:
+        return doubles.size();
     }
     return 0;
   }
   double at(size_t i) const {
     switch (type) {
-      case Type::kFloat: return floats[i];
-      case Type::kInt64: return static_cast<double>(ints[i]);
-      case Type::kDouble: return doubles[i];
+      case Type::kFloat:
+        return floats[i];
+      case Type::kInt64:
+        return static_cast<double>(ints[i]);
+      case Type::kDouble:
+        return doubles[i];
     }
     return 0.0;
   }
@@ -94,9 +100,12 @@ struct Constant {
 
 const char* TypeName(Constant::Type type) {
   switch (type) {
-    case Constant::Type::kFloat: return "FLOAT";
-    case Constant::Type::kInt64: return "INT64";
-    case Constant::Type::kDouble: return "DOUBLE";
+    case Constant::Type::kFloat:
+      return "FLOAT";
+    case Constant::Type::kInt64:
+      return "INT64";
+    case Constant::Type::kDouble:
+      return "DOUBLE";
   }
   return "?";
 }
@@ -131,8 +140,8 @@ absl::StatusOr<Constant> ParseTensor(const onnx::TensorProto& tensor, absl::stri
   int64_t count = 1;
   for (int64_t d : tensor.dims()) {
     if (d < 0 || (d > 0 && count > kMaxElements / d)) {
-      return absl::InvalidArgumentError(absl::StrFormat("%s has invalid dimensions %s", what,
-                                                        ShapeString(tensor.dims())));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s has invalid dimensions %s", what, ShapeString(tensor.dims())));
     }
     count *= d;
     c.dims.push_back(d);
@@ -210,9 +219,9 @@ absl::StatusOr<Constant> ParseTensor(const onnx::TensorProto& tensor, absl::stri
           what, DataTypeName(tensor.data_type())));
   }
   if (!ok) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s has shape %s (%d elements) but %s holds %d", what, ShapeString(c.dims), n,
-        has_raw ? "raw_data" : "its typed data field", found));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s has shape %s (%d elements) but %s holds %d", what, ShapeString(c.dims),
+                        n, has_raw ? "raw_data" : "its typed data field", found));
   }
   return c;
 }
@@ -229,7 +238,9 @@ struct Tensor {
   std::vector<size_t> shape;
   std::optional<Block> block;
 
-  bool is_nchw() const { return block.has_value() && shape.size() == 4 && ToBlock(shape) == *block; }
+  bool is_nchw() const {
+    return block.has_value() && shape.size() == 4 && ToBlock(shape) == *block;
+  }
   bool is_flat() const {
     return block.has_value() && shape.size() == 2 && shape[0] == (*block)[0] &&
            shape[1] == (*block)[1] * (*block)[2] * (*block)[3] && !is_nchw();
@@ -294,7 +305,8 @@ class OnnxImporter {
   // --- errors -------------------------------------------------------------
   std::string NodeName() const {
     if (node_ == nullptr) return "graph";
-    const std::string name = node_->name().empty() ? absl::StrCat("#", node_index_) : absl::StrCat("'", node_->name(), "'");
+    const std::string name = node_->name().empty() ? absl::StrCat("#", node_index_)
+                                                   : absl::StrCat("'", node_->name(), "'");
     return absl::StrFormat("node %s (%s)", name, node_->op_type());
   }
   absl::Status Error(absl::StatusCode code, absl::string_view what) const {
@@ -355,9 +367,8 @@ class OnnxImporter {
   // --- operators ----------------------------------------------------------
   absl::Status LowerNode();
   absl::Status LowerConv();
-  absl::Status TryFoldBatchNorm(size_t out_channels, size_t per_output,
-                                std::vector<float>* filter, std::vector<float>* bias,
-                                std::string* output_name);
+  absl::Status TryFoldBatchNorm(size_t out_channels, size_t per_output, std::vector<float>* filter,
+                                std::vector<float>* bias, std::string* output_name);
   absl::Status LowerBatchNorm();
   absl::Status LowerGemm();
   absl::Status LowerMatMul();
@@ -434,8 +445,8 @@ absl::StatusOr<OnnxModel> OnnxImporter::Import() {
     }
   }
   if (graph_.output_size() != 1) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "graph: %d outputs; one output per graph for now", graph_.output_size()));
+    return absl::UnimplementedError(
+        absl::StrFormat("graph: %d outputs; one output per graph for now", graph_.output_size()));
   }
   RETURN_IF_ERROR(DefineInput());
   result_.stats_.nodes = graph_.node_size();
@@ -457,23 +468,23 @@ absl::Status OnnxImporter::DefineInput() {
     if (initializers_.count(input.name()) == 0) inputs.push_back(&input);
   }
   if (inputs.size() != 1) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "graph: %d inputs (not counting initializers); one input per graph for now",
-        inputs.size()));
+    return absl::UnimplementedError(
+        absl::StrFormat("graph: %d inputs (not counting initializers); one input per graph for now",
+                        inputs.size()));
   }
   const onnx::ValueInfoProto& input = *inputs[0];
   result_.input_name_ = input.name();
   if (!input.type().has_tensor_type() ||
       input.type().tensor_type().elem_type() != onnx::TensorProto::FLOAT) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "graph: input '%s' is not a FLOAT tensor (elem_type %s)", input.name(),
-        DataTypeName(input.type().tensor_type().elem_type())));
+    return absl::UnimplementedError(
+        absl::StrFormat("graph: input '%s' is not a FLOAT tensor (elem_type %s)", input.name(),
+                        DataTypeName(input.type().tensor_type().elem_type())));
   }
   const onnx::TensorShapeProto& shape = input.type().tensor_type().shape();
   if (shape.dim_size() < 1 || shape.dim_size() > kMaxRank) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "graph: input '%s' has rank %d; 1 to %d supported", input.name(), shape.dim_size(),
-        kMaxRank));
+    return absl::UnimplementedError(
+        absl::StrFormat("graph: input '%s' has rank %d; 1 to %d supported", input.name(),
+                        shape.dim_size(), kMaxRank));
   }
   std::vector<size_t> dims;
   for (int d = 0; d < shape.dim_size(); ++d) {
@@ -485,8 +496,9 @@ absl::Status OnnxImporter::DefineInput() {
       continue;
     }
     if (!known) {
-      const std::string what = dim.has_dim_param() ? absl::StrCat("symbolic ('", dim.dim_param(), "')")
-                                                   : absl::StrCat(dim.dim_value());
+      const std::string what = dim.has_dim_param()
+                                   ? absl::StrCat("symbolic ('", dim.dim_param(), "')")
+                                   : absl::StrCat(dim.dim_value());
       return absl::InvalidArgumentError(absl::StrFormat(
           "graph: input '%s' dimension %d is %s; %s", input.name(), d, what,
           d == 0 ? "set OnnxImportOptions::batch_size" : "only the batch dimension may be unset"));
@@ -552,8 +564,7 @@ absl::StatusOr<const Entry*> OnnxImporter::Lookup(const std::string& name) {
   auto init = initializers_.find(name);
   if (init == initializers_.end()) {
     return Invalid(absl::StrFormat(
-        "input '%s' is not produced by an earlier node, an initializer or the graph input",
-        name));
+        "input '%s' is not produced by an earlier node, an initializer or the graph input", name));
   }
   absl::StatusOr<Constant> parsed =
       ParseTensor(*init->second, absl::StrFormat("initializer '%s'", name));
@@ -583,8 +594,8 @@ absl::StatusOr<std::shared_ptr<const Constant>> OnnxImporter::ConstantInput(int 
   if (entry == nullptr) return Invalid(absl::StrFormat("input %d is missing", k));
   if (entry->constant == nullptr) {
     return Unimplemented(absl::StrFormat(
-        "input %d '%s' is computed at run time; it must be a constant (initializer or Constant)",
-        k, node_->input(k)));
+        "input %d '%s' is computed at run time; it must be a constant (initializer or Constant)", k,
+        node_->input(k)));
   }
   return entry->constant;
 }
@@ -592,16 +603,16 @@ absl::StatusOr<std::shared_ptr<const Constant>> OnnxImporter::ConstantInput(int 
 absl::StatusOr<std::shared_ptr<const Constant>> OnnxImporter::FloatConstantInput(int k) {
   ASSIGN_OR_RETURN(std::shared_ptr<const Constant> c, ConstantInput(k));
   if (c->type != Constant::Type::kFloat) {
-    return Unimplemented(absl::StrFormat("input %d '%s' is %s; FLOAT expected", k,
-                                         node_->input(k), TypeName(c->type)));
+    return Unimplemented(absl::StrFormat("input %d '%s' is %s; FLOAT expected", k, node_->input(k),
+                                         TypeName(c->type)));
   }
   return c;
 }
 
 absl::Status OnnxImporter::CheckInputCount(int min, int max) const {
   if (node_->input_size() < min || node_->input_size() > max) {
-    return Invalid(absl::StrFormat("has %d inputs, expected %d to %d", node_->input_size(), min,
-                                   max));
+    return Invalid(
+        absl::StrFormat("has %d inputs, expected %d to %d", node_->input_size(), min, max));
   }
   if (node_->output_size() < 1 || node_->output(0).empty()) return Invalid("has no output");
   return absl::OkStatus();
@@ -623,8 +634,8 @@ absl::Status OnnxImporter::SetOutput(int k, Constant constant) {
 absl::Status OnnxImporter::CheckUnusedOutputs(int first_unused) {
   for (int k = first_unused; k < node_->output_size(); ++k) {
     if (!node_->output(k).empty() && IsUsed(node_->output(k))) {
-      return Unimplemented(absl::StrFormat("output %d '%s' is used; only output 0 is supported",
-                                           k, node_->output(k)));
+      return Unimplemented(absl::StrFormat("output %d '%s' is used; only output 0 is supported", k,
+                                           node_->output(k)));
     }
   }
   return absl::OkStatus();
@@ -685,11 +696,11 @@ absl::StatusOr<uint32_t> OnnxImporter::Bounded(int64_t value, int64_t min,
                                                absl::string_view what) const {
   if (value < min || value > kMaxAttributeValue) {
     if (value < 0 && min >= 0) {
-      return Unimplemented(absl::StrFormat("%s is %d; negative values are not supported", what,
-                                           value));
+      return Unimplemented(
+          absl::StrFormat("%s is %d; negative values are not supported", what, value));
     }
-    return Invalid(absl::StrFormat("%s is %d, expected %d to %d", what, value, min,
-                                   kMaxAttributeValue));
+    return Invalid(
+        absl::StrFormat("%s is %d, expected %d to %d", what, value, min, kMaxAttributeValue));
   }
   return static_cast<uint32_t>(value);
 }
@@ -699,8 +710,8 @@ absl::StatusOr<std::array<uint32_t, 2>> OnnxImporter::Pair(absl::string_view nam
   ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> values, IntsAttribute(name));
   if (!values.has_value()) return std::array<uint32_t, 2>{default_value, default_value};
   if (values->size() != 2) {
-    return Unimplemented(absl::StrFormat("attribute '%s' has %d values; only 2D is supported",
-                                         name, values->size()));
+    return Unimplemented(absl::StrFormat("attribute '%s' has %d values; only 2D is supported", name,
+                                         values->size()));
   }
   std::array<uint32_t, 2> pair{};
   for (int i = 0; i < 2; ++i) {
@@ -718,8 +729,10 @@ absl::StatusOr<std::array<uint32_t, 4>> OnnxImporter::SpatialPadding(
   if (auto_pad == "NOTSET") {
     if (pads.has_value()) {
       if (pads->size() != 4) {
-        return Unimplemented(absl::StrFormat("attribute 'pads' has %d values; only 2D (4) is "
-                                             "supported", pads->size()));
+        return Unimplemented(
+            absl::StrFormat("attribute 'pads' has %d values; only 2D (4) is "
+                            "supported",
+                            pads->size()));
       }
       for (int i = 0; i < 4; ++i) {
         ASSIGN_OR_RETURN(padding[i], Bounded((*pads)[i], 0, absl::StrFormat("pads[%d]", i)));
@@ -737,13 +750,16 @@ absl::StatusOr<std::array<uint32_t, 4>> OnnxImporter::SpatialPadding(
       const size_t needed = (out - 1) * stride[axis] + extent;
       const size_t total = needed > input ? needed - input : 0;
       const size_t small = total / 2, large = total - small;
-      if (large > static_cast<size_t>(kMaxAttributeValue)) return Invalid("auto_pad padding too large");
+      if (large > static_cast<size_t>(kMaxAttributeValue))
+        return Invalid("auto_pad padding too large");
       padding[axis] = static_cast<uint32_t>(auto_pad == "SAME_UPPER" ? small : large);
       padding[2 + axis] = static_cast<uint32_t>(auto_pad == "SAME_UPPER" ? large : small);
     }
   } else {
-    return Invalid(absl::StrFormat("auto_pad '%s' is not one of NOTSET, VALID, SAME_UPPER, "
-                                   "SAME_LOWER", auto_pad));
+    return Invalid(
+        absl::StrFormat("auto_pad '%s' is not one of NOTSET, VALID, SAME_UPPER, "
+                        "SAME_LOWER",
+                        auto_pad));
   }
   return padding;
 }
@@ -796,8 +812,8 @@ absl::StatusOr<Tensor> OnnxImporter::ToNchw(Tensor t, absl::string_view why) {
   }
   ASSIGN_OR_RETURN(t, ToPlain(std::move(t), why));
   if (t.shape.size() != 4) {
-    return Unimplemented(absl::StrFormat("input has shape %s; %s needs 4D NCHW",
-                                         ShapeString(t.shape), why));
+    return Unimplemented(
+        absl::StrFormat("input has shape %s; %s needs 4D NCHW", ShapeString(t.shape), why));
   }
   const Block b = ToBlock(t.shape);
   if (!OrderIsTrivial(b)) {
@@ -818,8 +834,8 @@ absl::StatusOr<Tensor> OnnxImporter::Reshape(Tensor t, std::vector<size_t> new_s
   }
   if (Product(new_shape) != Product(t.shape)) {
     return Invalid(absl::StrFormat("cannot reshape %s (%d elements) to %s (%d elements)",
-                                   ShapeString(t.shape), Product(t.shape),
-                                   ShapeString(new_shape), Product(new_shape)));
+                                   ShapeString(t.shape), Product(t.shape), ShapeString(new_shape),
+                                   Product(new_shape)));
   }
   if (t.block.has_value() && !OrderIsTrivial(*t.block)) {
     const Block b = *t.block;
@@ -841,8 +857,8 @@ absl::StatusOr<Tensor> OnnxImporter::Reshape(Tensor t, std::vector<size_t> new_s
 
 absl::StatusOr<ValueId> OnnxImporter::ConstantOperand(const Tensor& t, const Constant& c) {
   if (c.type != Constant::Type::kFloat) {
-    return Unimplemented(absl::StrFormat("constant operand is %s; FLOAT expected",
-                                         TypeName(c.type)));
+    return Unimplemented(
+        absl::StrFormat("constant operand is %s; FLOAT expected", TypeName(c.type)));
   }
   if (c.floats.empty()) return Invalid("constant operand has no elements");
   std::vector<size_t> dims(c.dims.begin(), c.dims.end());
@@ -851,8 +867,10 @@ absl::StatusOr<ValueId> OnnxImporter::ConstantOperand(const Tensor& t, const Con
   }
   if (!t.block.has_value()) {
     if (dims.size() > t.shape.size()) {
-      return Unimplemented(absl::StrFormat("constant of shape %s has a higher rank than the "
-                                           "input %s", ShapeString(dims), ShapeString(t.shape)));
+      return Unimplemented(
+          absl::StrFormat("constant of shape %s has a higher rank than the "
+                          "input %s",
+                          ShapeString(dims), ShapeString(t.shape)));
     }
     return Wrap(result_.builder_.AddConstant(dims, c.floats));
   }
@@ -934,8 +952,10 @@ absl::Status OnnxImporter::LowerConv() {
     ASSIGN_OR_RETURN(b, FloatConstantInput(2));
   }
   if (w->dims.size() != 4) {
-    return Unimplemented(absl::StrFormat("weight has shape %s; only 2D convolution (4D weight) "
-                                         "is supported", ShapeString(w->dims)));
+    return Unimplemented(
+        absl::StrFormat("weight has shape %s; only 2D convolution (4D weight) "
+                        "is supported",
+                        ShapeString(w->dims)));
   }
   ASSIGN_OR_RETURN(x, ToNchw(std::move(x), "Conv"));
   const Block in = *x.block;
@@ -953,16 +973,14 @@ absl::Status OnnxImporter::LowerConv() {
   ASSIGN_OR_RETURN(kernel[0], Bounded(w->dims[2], 1, "weight kernel height"));
   ASSIGN_OR_RETURN(kernel[1], Bounded(w->dims[3], 1, "weight kernel width"));
   ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> kernel_shape, IntsAttribute("kernel_shape"));
-  if (kernel_shape.has_value() &&
-      (kernel_shape->size() != 2 || (*kernel_shape)[0] != w->dims[2] ||
-       (*kernel_shape)[1] != w->dims[3])) {
+  if (kernel_shape.has_value() && (kernel_shape->size() != 2 || (*kernel_shape)[0] != w->dims[2] ||
+                                   (*kernel_shape)[1] != w->dims[3])) {
     return Invalid(absl::StrFormat("kernel_shape %s disagrees with weight %s",
                                    ShapeString(*kernel_shape), ShapeString(w->dims)));
   }
   ASSIGN_OR_RETURN(const UintPair strides, Pair("strides", 1, 1));
   ASSIGN_OR_RETURN(const UintPair dilations, Pair("dilations", 1, 1));
-  ASSIGN_OR_RETURN(const Padding pads,
-                   SpatialPadding(in, kernel, strides, dilations));
+  ASSIGN_OR_RETURN(const Padding pads, SpatialPadding(in, kernel, strides, dilations));
   if (b != nullptr && b->floats.size() != out_channels) {
     return Invalid(absl::StrFormat("bias has %d values for %d output channels", b->floats.size(),
                                    out_channels));
@@ -1110,8 +1128,8 @@ absl::Status OnnxImporter::LowerBatchNorm() {
   return SetOutput(0, std::move(x));
 }
 
-absl::Status OnnxImporter::LowerFullyConnected(Tensor a, std::vector<float> weights,
-                                               size_t outputs, std::vector<float> bias) {
+absl::Status OnnxImporter::LowerFullyConnected(Tensor a, std::vector<float> weights, size_t outputs,
+                                               std::vector<float> bias) {
   const size_t inputs = a.shape.back();
   if (a.is_flat()) {
     // The input row is held in (h, w, c) order: permute the weight columns.
@@ -1168,16 +1186,17 @@ absl::Status OnnxImporter::LowerGemm() {
   if (c_entry != nullptr) {
     ASSIGN_OR_RETURN(std::shared_ptr<const Constant> c, FloatConstantInput(2));
     // [n], [1, n] or a scalar: one bias per output; [m, n] would vary per row.
-    const bool per_output = c->floats.size() == n &&
-                            (c->dims.size() == 1 || (c->dims.size() == 2 && c->dims[0] == 1));
+    const bool per_output =
+        c->floats.size() == n && (c->dims.size() == 1 || (c->dims.size() == 2 && c->dims[0] == 1));
     if (c->floats.size() == 1) {
       bias.assign(n, beta * c->floats[0]);
     } else if (per_output) {
       for (float v : c->floats) bias.push_back(beta * v);
     } else {
-      return Unimplemented(absl::StrFormat("C has shape %s; only [N], [1, N] or a scalar (one "
-                                           "bias per output) is supported",
-                                           ShapeString(c->dims)));
+      return Unimplemented(
+          absl::StrFormat("C has shape %s; only [N], [1, N] or a scalar (one "
+                          "bias per output) is supported",
+                          ShapeString(c->dims)));
     }
   }
   return LowerFullyConnected(a, std::move(weights), n, std::move(bias));
@@ -1187,14 +1206,15 @@ absl::Status OnnxImporter::LowerMatMul() {
   RETURN_IF_ERROR(CheckInputCount(2, 2));
   ASSIGN_OR_RETURN(const Entry* b_entry, Input(1));
   if (b_entry == nullptr || b_entry->constant == nullptr) {
-    return Unimplemented("the right operand is computed at run time; only a constant weight "
-                         "is supported");
+    return Unimplemented(
+        "the right operand is computed at run time; only a constant weight "
+        "is supported");
   }
   ASSIGN_OR_RETURN(const Tensor a, TensorInput(0));
   ASSIGN_OR_RETURN(std::shared_ptr<const Constant> b, FloatConstantInput(1));
   if (b->dims.size() != 2) {
-    return Unimplemented(absl::StrFormat("weight has shape %s; only 2D is supported",
-                                         ShapeString(b->dims)));
+    return Unimplemented(
+        absl::StrFormat("weight has shape %s; only 2D is supported", ShapeString(b->dims)));
   }
   const size_t k = static_cast<size_t>(b->dims[0]), n = static_cast<size_t>(b->dims[1]);
   if (a.shape.back() != k || n == 0) {
@@ -1226,8 +1246,8 @@ absl::Status OnnxImporter::LowerClip() {
       if (e == nullptr) continue;
       ASSIGN_OR_RETURN(std::shared_ptr<const Constant> c, FloatConstantInput(k));
       if (c->floats.size() != 1) {
-        return Invalid(absl::StrFormat("input %d has %d values; a scalar expected", k,
-                                       c->floats.size()));
+        return Invalid(
+            absl::StrFormat("input %d has %d values; a scalar expected", k, c->floats.size()));
       }
       (k == 1 ? lo : hi) = c->floats[0];
     }
@@ -1480,8 +1500,8 @@ absl::Status OnnxImporter::LowerReshape() {
   ASSIGN_OR_RETURN(std::vector<int64_t> shape, Ints(*shape_constant, "shape"));
   ASSIGN_OR_RETURN(const int64_t allow_zero, IntAttribute("allowzero", 0));
   if (shape.empty() || shape.size() > kMaxRank) {
-    return Unimplemented(absl::StrFormat("target shape %s: rank 1 to %d supported",
-                                         ShapeString(shape), kMaxRank));
+    return Unimplemented(
+        absl::StrFormat("target shape %s: rank 1 to %d supported", ShapeString(shape), kMaxRank));
   }
   // A literal first dimension equal to the model's declared batch size means
   // the batch (see the header): follow the batch override.
@@ -1496,7 +1516,8 @@ absl::Status OnnxImporter::LowerReshape() {
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 0) {
       if (allow_zero != 0) return Unimplemented("allowzero = 1 with a zero dimension");
-      if (d >= x.shape.size()) return Invalid(absl::StrFormat("shape[%d] = 0 copies a missing input dimension", d));
+      if (d >= x.shape.size())
+        return Invalid(absl::StrFormat("shape[%d] = 0 copies a missing input dimension", d));
       out[d] = x.shape[d];
     } else if (shape[d] == -1) {
       if (infer >= 0) return Invalid("shape has more than one -1");
@@ -1515,8 +1536,8 @@ absl::Status OnnxImporter::LowerReshape() {
   const size_t total = Product(x.shape);
   if (infer >= 0) {
     if (known == 0 || total % known != 0) {
-      return Invalid(absl::StrFormat("cannot infer the -1 in %s from %d elements",
-                                     ShapeString(shape), total));
+      return Invalid(
+          absl::StrFormat("cannot infer the -1 in %s from %d elements", ShapeString(shape), total));
     }
     out[infer] = total / known;
   }
@@ -1544,8 +1565,9 @@ absl::Status OnnxImporter::LowerSqueezeUnsqueeze(bool squeeze) {
   } else {
     in_dims = e->constant->dims;
   }
-  const int64_t out_rank = static_cast<int64_t>(in_dims.size()) +
-                           (squeeze ? 0 : static_cast<int64_t>(axes.has_value() ? axes->size() : 0));
+  const int64_t out_rank =
+      static_cast<int64_t>(in_dims.size()) +
+      (squeeze ? 0 : static_cast<int64_t>(axes.has_value() ? axes->size() : 0));
   std::vector<int64_t> out;
   if (squeeze) {
     std::vector<bool> drop(in_dims.size(), false);
@@ -1606,9 +1628,9 @@ absl::Status OnnxImporter::LowerSoftmax() {
   if (opset_ >= 13) {
     for (int64_t d = axis + 1; d < rank; ++d) {
       if (x.shape[d] != 1) {
-        return Unimplemented(absl::StrFormat(
-            "softmax over axis %d of %s is not over the last non-trivial axis", axis,
-            ShapeString(x.shape)));
+        return Unimplemented(
+            absl::StrFormat("softmax over axis %d of %s is not over the last non-trivial axis",
+                            axis, ShapeString(x.shape)));
       }
     }
   }
@@ -1646,8 +1668,7 @@ absl::Status OnnxImporter::LowerIdentity() {
 absl::Status OnnxImporter::FoldConstantNode() {
   const onnx::AttributeProto* value = Attribute("value");
   if (value != nullptr && value->type() == onnx::AttributeProto::TENSOR) {
-    absl::StatusOr<Constant> c =
-        ParseTensor(value->t(), absl::StrFormat("attribute 'value'"));
+    absl::StatusOr<Constant> c = ParseTensor(value->t(), absl::StrFormat("attribute 'value'"));
     if (!c.ok()) return Wrap(c.status());
     return SetOutput(0, *std::move(c));
   }
@@ -1716,9 +1737,15 @@ absl::Status OnnxImporter::FoldGather() {
     if (i < 0) i += n;
     if (i < 0 || i >= n) return Invalid(absl::StrFormat("index %d is outside [0, %d)", i, n));
     switch (data.type) {
-      case Constant::Type::kFloat: c.floats.push_back(data.floats[i]); break;
-      case Constant::Type::kInt64: c.ints.push_back(data.ints[i]); break;
-      case Constant::Type::kDouble: c.doubles.push_back(data.doubles[i]); break;
+      case Constant::Type::kFloat:
+        c.floats.push_back(data.floats[i]);
+        break;
+      case Constant::Type::kInt64:
+        c.ints.push_back(data.ints[i]);
+        break;
+      case Constant::Type::kDouble:
+        c.doubles.push_back(data.doubles[i]);
+        break;
     }
   }
   return SetOutput(0, std::move(c));
@@ -1748,7 +1775,8 @@ absl::Status OnnxImporter::FoldCast() {
       c.type = Constant::Type::kInt64;
       for (size_t i = 0; i < in.size(); ++i) {
         const double v = in.at(i);
-        if (!std::isfinite(v) || std::abs(v) > 9e18) return Invalid("cast of a non-finite value to an integer");
+        if (!std::isfinite(v) || std::abs(v) > 9e18)
+          return Invalid("cast of a non-finite value to an integer");
         c.ints.push_back(static_cast<int64_t>(v));  // truncation, as ONNX
       }
       break;
@@ -1813,9 +1841,15 @@ absl::Status OnnxImporter::FoldArithmetic(char op) {
         int64_t r = 0;
         bool overflow = false;
         switch (op) {
-          case '+': overflow = __builtin_add_overflow(x, y, &r); break;
-          case '-': overflow = __builtin_sub_overflow(x, y, &r); break;
-          case '*': overflow = __builtin_mul_overflow(x, y, &r); break;
+          case '+':
+            overflow = __builtin_add_overflow(x, y, &r);
+            break;
+          case '-':
+            overflow = __builtin_sub_overflow(x, y, &r);
+            break;
+          case '*':
+            overflow = __builtin_mul_overflow(x, y, &r);
+            break;
           default:
             if (y == 0 || (x == std::numeric_limits<int64_t>::min() && y == -1)) {
               return Invalid("integer division by zero or overflow");
@@ -1899,14 +1933,14 @@ OnnxRuntime::OnnxRuntime(Runtime runtime, BoundaryLayout input, BoundaryLayout o
 
 absl::Status OnnxRuntime::Run(absl::Span<const float> input, absl::Span<float> output) {
   if (input.size() != input_size()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "run: input has %d floats, the model input %s needs %d", input.size(),
-        ShapeString(input_.shape), input_size()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("run: input has %d floats, the model input %s needs %d", input.size(),
+                        ShapeString(input_.shape), input_size()));
   }
   if (output.size() != output_size()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "run: output has %d floats, the model output %s needs %d", output.size(),
-        ShapeString(output_.shape), output_size()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("run: output has %d floats, the model output %s needs %d", output.size(),
+                        ShapeString(output_.shape), output_size()));
   }
   absl::Span<const float> graph_input = input;
   if (input_.block.has_value()) {

@@ -81,19 +81,18 @@ struct OnnxImportOptions {
 
 // What the import did, for tests and logs.
 struct OnnxImportStats {
-  int nodes = 0;                   // nodes in the ONNX graph
-  int lowered_ops = 0;             // GraphBuilder ops added (including constants' helpers)
-  int folded_batch_norms = 0;      // BatchNormalization nodes merged into a Conv
-  int unfolded_batch_norms = 0;    // ... lowered as multiply + add
-  int folded_constant_nodes = 0;   // shape arithmetic evaluated at import
-  int skipped_nodes = 0;           // Identity, Dropout
+  int nodes = 0;                  // nodes in the ONNX graph
+  int folded_batch_norms = 0;     // BatchNormalization nodes merged into a Conv
+  int unfolded_batch_norms = 0;   // ... lowered as multiply + add
+  int folded_constant_nodes = 0;  // shape arithmetic evaluated at import
+  int skipped_nodes = 0;          // Identity, Dropout
 };
 
 // The model's layout at the graph boundary: when `block` is set, the value is
 // an NCHW tensor `block` (possibly reshaped to `shape`, e.g. flattened) that
 // the graph holds as NHWC; otherwise graph and ONNX layouts agree.
 struct BoundaryLayout {
-  std::vector<size_t> shape;                  // ONNX shape
+  std::vector<size_t> shape;                   // ONNX shape
   std::optional<std::array<size_t, 4>> block;  // N, C, H, W
 };
 

@@ -92,8 +92,8 @@ class OnnxGraph {
     t->set_data_type(onnx::TensorProto::FLOAT);
     for (int64_t d : dims) t->add_dims(d);
     if (raw_next_) {
-      t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()),
-                                  values.size() * sizeof(float)));
+      t->set_raw_data(
+          std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
     } else {
       for (float v : values) t->add_float_data(v);
     }
@@ -164,8 +164,7 @@ void SetFloat(onnx::NodeProto& node, const std::string& name, float value) {
 
 absl::StatusOr<std::vector<float>> ImportAndRun(const std::string& bytes,
                                                 const std::vector<float>& input,
-                                                OnnxImportOptions options = {},
-                                                int num_threads = 1,
+                                                OnnxImportOptions options = {}, int num_threads = 1,
                                                 OnnxImportStats* stats = nullptr) {
   absl::StatusOr<OnnxModel> model = OnnxModel::ImportBytes(bytes, options);
   if (!model.ok()) return model.status();
@@ -240,8 +239,8 @@ Nchw ReferenceBatchNorm(Nchw x, const std::vector<float>& scale, const std::vect
   for (size_t d = 2; d < x.shape.size(); ++d) inner *= x.shape[d];
   for (size_t i = 0; i < x.data.size(); ++i) {
     const size_t c = (i / inner) % channels;
-    x.data[i] = static_cast<float>((x.data[i] - double{mean[c]}) / std::sqrt(double{var[c]} + epsilon) *
-                                       scale[c] + b[c]);
+    x.data[i] = static_cast<float>(
+        (x.data[i] - double{mean[c]}) / std::sqrt(double{var[c]} + epsilon) * scale[c] + b[c]);
   }
   return x;
 }
@@ -337,7 +336,8 @@ Nchw ReferencePerChannel(Nchw x, const std::vector<float>& per_channel, F f) {
   size_t inner = 1;
   for (size_t d = 2; d < x.shape.size(); ++d) inner *= x.shape[d];
   for (size_t i = 0; i < x.data.size(); ++i) {
-    x.data[i] = static_cast<float>(f(double{x.data[i]}, double{per_channel[(i / inner) % channels]}));
+    x.data[i] =
+        static_cast<float>(f(double{x.data[i]}, double{per_channel[(i / inner) % channels]}));
   }
   return x;
 }

@@ -99,9 +99,9 @@ TEST(OnnxPyTorchTest, SmallCnn) {
   absl::StatusOr<OnnxRuntime> runtime = model->Build(1);
   ASSERT_THAT(runtime, IsOk());
   std::vector<float> output(10);
-  ASSERT_THAT(runtime->Run(absl::MakeConstSpan(input).subspan(0, 3 * 16 * 16),
-                           absl::MakeSpan(output)),
-              IsOk());
+  ASSERT_THAT(
+      runtime->Run(absl::MakeConstSpan(input).subspan(0, 3 * 16 * 16), absl::MakeSpan(output)),
+      IsOk());
   for (size_t i = 0; i < 10; ++i) EXPECT_NEAR(output[i], expected[i], kTolerance);
 }
 

@@ -40,10 +40,14 @@ double Milliseconds(double seconds) { return seconds * 1000.0; }
 
 const char* EngineName(Engine engine) {
   switch (engine) {
-    case Engine::kDense: return "dense";
-    case Engine::kSparse: return "sparse";
-    case Engine::kInt8: return "int8";
-    case Engine::kAuto: return "auto";
+    case Engine::kDense:
+      return "dense";
+    case Engine::kSparse:
+      return "sparse";
+    case Engine::kInt8:
+      return "int8";
+    case Engine::kAuto:
+      return "auto";
   }
   return "unknown";
 }
@@ -144,8 +148,7 @@ absl::StatusOr<LatencyStats> ComputeLatencyStats(absl::Span<const double> sample
 // --- Measuring --------------------------------------------------------------
 
 double SteadyClock::NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 absl::Status ValidatePolicy(const RepetitionPolicy& policy) {
@@ -162,8 +165,8 @@ absl::Status ValidatePolicy(const RepetitionPolicy& policy) {
         absl::StrFormat("min_seconds %g must be finite and not negative", policy.min_seconds));
   }
   if (policy.max_reps < policy.min_reps) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "max_reps %d is below min_reps %d", policy.max_reps, policy.min_reps));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("max_reps %d is below min_reps %d", policy.max_reps, policy.min_reps));
   }
   return absl::OkStatus();
 }
@@ -250,8 +253,7 @@ absl::StatusOr<PointResult> MeasurePoint(absl::Span<const LoadedModel* const> mo
     measurement.file_bytes = m->file_bytes;
     measurement.import_ms = m->import_ms;
     measurement.input_shape.assign(m->model.input_shape().begin(), m->model.input_shape().end());
-    measurement.output_shape.assign(m->model.output_shape().begin(),
-                                    m->model.output_shape().end());
+    measurement.output_shape.assign(m->model.output_shape().begin(), m->model.output_shape().end());
     const double start = clock.NowSeconds();
     absl::StatusOr<inference::OnnxRuntime> runtime = m->model.Build(config.num_threads);
     if (!runtime.ok()) {
@@ -347,8 +349,8 @@ std::string FormatTableRows(const PointResult& point) {
     const std::string speedup =
         k == 0 && point.speedup.has_value() ? absl::StrFormat("%.3fx", *point.speedup) : "";
     absl::StrAppendFormat(
-        &rows, "%-28s %5d %7d %6s %6d %9.3f %9.3f %9.3f %9.3f %9.3f %8.3f %10.1f %8.1f %8s\n",
-        name, point.batch_size, point.num_threads, EngineName(point.engine), m.latency.count,
+        &rows, "%-28s %5d %7d %6s %6d %9.3f %9.3f %9.3f %9.3f %9.3f %8.3f %10.1f %8.1f %8s\n", name,
+        point.batch_size, point.num_threads, EngineName(point.engine), m.latency.count,
         m.latency.mean_ms, m.latency.median_ms, m.latency.p90_ms, m.latency.p99_ms,
         m.latency.min_ms, m.latency.stdev_ms, m.items_per_second,
         static_cast<double>(point.peak_rss_bytes) / (1 << 20), speedup);

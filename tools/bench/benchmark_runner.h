@@ -80,8 +80,7 @@ absl::Status CheckEngineBuilt(Engine engine);
 
 struct LatencyStats {
   size_t count = 0;
-  double mean_ms = 0, median_ms = 0, p90_ms = 0, p99_ms = 0, min_ms = 0, max_ms = 0,
-         stdev_ms = 0;
+  double mean_ms = 0, median_ms = 0, p90_ms = 0, p99_ms = 0, min_ms = 0, max_ms = 0, stdev_ms = 0;
 };
 
 // p in [0, 100] of `sorted` (ascending, non-empty), as in the header comment.
@@ -162,7 +161,7 @@ struct PointResult {
   std::vector<ModelMeasurement> models;  // --model first, then --compare
   std::optional<double> speedup;         // median(models[1]) / median(models[0])
   int64_t rss_before_bytes = 0, peak_rss_bytes = 0;
-  bool peak_rss_per_point = false;       // false: the process-wide peak
+  bool peak_rss_per_point = false;  // false: the process-wide peak
 };
 
 // Builds a runtime for each model (same batch size) on config.num_threads

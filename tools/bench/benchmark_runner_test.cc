@@ -109,8 +109,16 @@ TEST(MeasureInterleavedTest, RunsUntilBothMinimaAndInterleaves) {
   FakeClock clock;
   std::string order;
   const std::function<absl::Status()> runs[] = {
-      [&] { order += 'A'; clock.Advance(1.0 / 512); return absl::OkStatus(); },
-      [&] { order += 'B'; clock.Advance(1.0 / 256); return absl::OkStatus(); },
+      [&] {
+        order += 'A';
+        clock.Advance(1.0 / 512);
+        return absl::OkStatus();
+      },
+      [&] {
+        order += 'B';
+        clock.Advance(1.0 / 256);
+        return absl::OkStatus();
+      },
   };
   RepetitionPolicy policy;
   policy.warmup_runs = 2;
@@ -156,9 +164,8 @@ TEST(MeasureInterleavedTest, MinRepsAloneAndMaxRepsCap) {
 TEST(MeasureInterleavedTest, ReturnsTheFirstFailureAndRejectsBadPolicies) {
   FakeClock clock;
   int calls = 0;
-  const std::function<absl::Status()> run[] = {[&] {
-    return ++calls == 4 ? absl::InternalError("run 4 broke") : absl::OkStatus();
-  }};
+  const std::function<absl::Status()> run[] = {
+      [&] { return ++calls == 4 ? absl::InternalError("run 4 broke") : absl::OkStatus(); }};
   RepetitionPolicy policy;
   policy.warmup_runs = 1;
   policy.min_reps = 10;
@@ -256,8 +263,8 @@ TEST(MeasurePointTest, SmallModelWithCompare) {
     EXPECT_NEAR(m.items_per_second, 3 * 1000.0 / m.latency.mean_ms, 1e-6);
   }
   ASSERT_TRUE(point->speedup.has_value());
-  EXPECT_NEAR(*point->speedup, point->models[1].latency.median_ms / point->models[0].latency.median_ms,
-              1e-12);
+  EXPECT_NEAR(*point->speedup,
+              point->models[1].latency.median_ms / point->models[0].latency.median_ms, 1e-12);
   EXPECT_GT(point->peak_rss_bytes, 0);
 
   const nlohmann::json json = ToJson(*point);
