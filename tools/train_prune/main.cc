@@ -53,6 +53,10 @@ ABSL_FLAG(double, prune_frequency, 0.25, "Epochs between GMP mask updates.");
 ABSL_FLAG(bool, global_pruning, true, "One magnitude threshold over all pruned layers.");
 ABSL_FLAG(std::vector<std::string>, prune_params, {},
           "Parameters to prune; empty: all conv/linear weights but the first conv and last FC.");
+ABSL_FLAG(std::string, recipe, "",
+          "YAML recipe (see pruning/recipes/); sets epochs, learning rate and pruning.");
+ABSL_FLAG(std::vector<std::string>, override, {},
+          "Recipe variable overrides, name=value (e.g. final_sparsity=0.95).");
 ABSL_FLAG(uint64_t, seed, 1, "Seed for initialisation and shuffling.");
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
 ABSL_FLAG(std::string, output_dir, "",
@@ -113,6 +117,8 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
         absl::StrCat("--augment is '", augment, "'; expected true, false or auto"));
   }
   config.data_workers = absl::GetFlag(FLAGS_data_workers);
+  config.recipe_path = absl::GetFlag(FLAGS_recipe);
+  config.recipe_overrides = absl::GetFlag(FLAGS_override);
   config.data_parallel = {.world_size = absl::GetFlag(FLAGS_world_size),
                           .rank = absl::GetFlag(FLAGS_rank),
                           .master_addr = absl::GetFlag(FLAGS_master_addr),
@@ -169,6 +175,8 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
       {"momentum", absl::StrCat(t.optimizer.momentum)},
       {"weight_decay", absl::StrCat(t.optimizer.weight_decay)},
       {"sparsity", absl::StrCat(sparsity)},
+      {"recipe", config.recipe_path},
+      {"override", absl::StrJoin(config.recipe_overrides, ",")},
       {"threads", absl::StrCat(absl::GetFlag(FLAGS_threads))},
   };
   return config;

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "pruning/recipe.h"
 #include "pruning/sparsity_report.h"
 #include "pruning/torch.h"
 #include "tools/plot/line_chart.h"
@@ -88,6 +89,66 @@ nlohmann::json ReportJson(const pruning::SparsityReport& report) {
           {"sparse_bytes", report.sparse_bytes},
           {"dense_macs", report.dense_macs},
           {"effective_macs", report.effective_macs}};
+}
+
+absl::StatusOr<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+absl::Status RecipeUnsupported(const pruning::Recipe& recipe, absl::string_view modifier, int line) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "%s:%d: train_prune does not apply %s yet (it applies GMP and constant pruning)",
+      recipe.source, line, modifier));
+}
+
+// Applies a loaded recipe to the run: epochs, learning rate and the one
+// unstructured pruning modifier the training loop supports today.
+absl::Status ApplyRecipe(const pruning::Recipe& recipe, training::TrainerOptions& options,
+                         std::optional<PruningConfig>& pruning_config) {
+  if (recipe.epochs.start_epoch != 0) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s:%d: the epoch range must start at 0", recipe.source, recipe.epochs.where.line));
+  }
+  options.epochs = static_cast<int>(recipe.epochs.end_epoch);
+  if (recipe.learning_rate.has_value()) options.lr_schedule = recipe.learning_rate->options;
+  if (!recipe.acdc.empty()) return RecipeUnsupported(recipe, "!ACDCPruningModifier", recipe.acdc[0].where.line);
+  if (!recipe.filters.empty()) {
+    return RecipeUnsupported(recipe, "!FilterPruningModifier", recipe.filters[0].where.line);
+  }
+  if (recipe.quantization.has_value()) {
+    return RecipeUnsupported(recipe, "!QuantizationModifier", recipe.quantization->where.line);
+  }
+  if (recipe.gmp.size() + recipe.constant.size() > 1) {
+    const int line = recipe.gmp.size() > 1 ? recipe.gmp[1].where.line : recipe.constant.back().where.line;
+    return RecipeUnsupported(recipe, "a second pruning modifier", line);
+  }
+  const auto weights = [](const pruning::ParamSelection& params) {
+    std::vector<std::string> names;
+    for (const std::string& layer : params.layers) names.push_back(layer + ".weight");
+    return names;
+  };
+  if (!recipe.gmp.empty()) {
+    const pruning::GmpModifier& gmp = recipe.gmp[0];
+    pruning_config = PruningConfig{
+        .schedule = {.initial_sparsity = gmp.schedule.initial_sparsity,
+                     .final_sparsity = gmp.schedule.final_sparsity,
+                     .start_epoch = static_cast<double>(gmp.schedule.begin_step),
+                     .end_epoch = static_cast<double>(gmp.schedule.end_step),
+                     .update_frequency = static_cast<double>(gmp.schedule.frequency),
+                     .global = gmp.global},
+        .parameters = weights(gmp.params)};
+  } else if (!recipe.constant.empty()) {
+    const pruning::ConstantPruningModifier& constant = recipe.constant[0];
+    const double epoch = static_cast<double>(constant.schedule.begin_step);
+    pruning_config = PruningConfig{
+        .schedule = {.initial_sparsity = constant.schedule.sparsity,
+                     .final_sparsity = constant.schedule.sparsity,
+                     .start_epoch = epoch, .end_epoch = epoch, .global = constant.global},
+        .parameters = weights(constant.params)};
+  }
+  return absl::OkStatus();
 }
 
 absl::Status MakeDirectory(const std::string& dir) {
@@ -166,6 +227,18 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
 
   training::TrainerOptions options = config.trainer;
   options.num_classes = data.train.num_classes;
+  std::optional<PruningConfig> pruning_config = config.pruning;
+  std::optional<pruning::Recipe> recipe;
+  if (!config.recipe_path.empty()) {
+    if (config.pruning.has_value()) {
+      return absl::InvalidArgumentError("give pruning either by recipe or by flags, not both");
+    }
+    ASSIGN_OR_RETURN(const std::string text, ReadText(config.recipe_path));
+    ASSIGN_OR_RETURN(recipe, pruning::ParseRecipe(text, {.source = config.recipe_path,
+                                                         .overrides = config.recipe_overrides,
+                                                         .graph = &graph}));
+    RETURN_IF_ERROR(ApplyRecipe(*recipe, options, pruning_config));
+  }
   const bool distributed = config.data_parallel.world_size > 1;
   const bool writes_outputs = !config.output_dir.empty() && config.data_parallel.rank == 0;
   if (writes_outputs) {
@@ -190,13 +263,13 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
 
   std::unique_ptr<pruning::GradualPruningCallback> pruner;
   std::vector<std::string> pruned;
-  if (config.pruning.has_value()) {
-    pruned = config.pruning->parameters.empty() ? DefaultPrunableParameters(graph)
-                                                : config.pruning->parameters;
+  if (pruning_config.has_value()) {
+    pruned = pruning_config->parameters.empty() ? DefaultPrunableParameters(graph)
+                                                : pruning_config->parameters;
     ASSIGN_OR_RETURN(pruning::MaskedParameters masked,
                      pruning::MaskedParameters::Create(*model, pruned));
     ASSIGN_OR_RETURN(pruner, pruning::GradualPruningCallback::Create(std::move(masked),
-                                                                     config.pruning->schedule));
+                                                                     pruning_config->schedule));
   }
   EpochLog epoch_log(log, options.epochs);
   std::vector<training::TrainingCallback*> callbacks;
@@ -255,8 +328,8 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   result["train_seconds"] = train_seconds;
   result["epochs"] = trained.history;
   result["sparsity_report"] = ReportJson(report);
-  if (config.pruning.has_value()) {
-    const pruning::GradualPruningOptions& s = config.pruning->schedule;
+  if (pruning_config.has_value()) {
+    const pruning::GradualPruningOptions& s = pruning_config->schedule;
     result["pruning"] = {{"method", "gmp"},
                          {"initial_sparsity", s.initial_sparsity},
                          {"final_sparsity", s.final_sparsity},
@@ -275,6 +348,13 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
                                      {"sparse_bytes", static_cast<double>(report.sparse_bytes)},
                                      {"effective_macs", static_cast<double>(report.effective_macs)}}));
   }
+  if (recipe.has_value()) {
+    nlohmann::json variables = nlohmann::json::object();
+    for (const pruning::RecipeVariable& variable : recipe->variables) {
+      variables[variable.name] = variable.value;
+    }
+    result["recipe"] = {{"source", recipe->source}, {"variables", variables}};
+  }
   if (distributed) {
     result["data_parallel"] = {{"world_size", config.data_parallel.world_size},
                                {"rank", config.data_parallel.rank}};
@@ -282,6 +362,9 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   if (writes_outputs) {
     const std::string& dir = config.output_dir;
     RETURN_IF_ERROR(WriteText(dir + "/sparsity.txt", table));
+    if (recipe.has_value()) {
+      RETURN_IF_ERROR(WriteText(dir + "/recipe.yaml", pruning::RecipeToYaml(*recipe)));
+    }
     RETURN_IF_ERROR(WritePlots(dir, trained.history, pruner.get(), options.epochs));
     const std::string onnx_path = dir + "/model.onnx";
     RETURN_IF_ERROR(training::ExportOnnxFile(*model, onnx_path));
@@ -293,6 +376,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
                            {"sparsity_table", dir + "/sparsity.txt"},
                            {"accuracy_plot", dir + "/accuracy.svg"}};
     if (pruner != nullptr) result["artifacts"]["sparsity_plot"] = dir + "/sparsity.svg";
+    if (recipe.has_value()) result["artifacts"]["recipe"] = dir + "/recipe.yaml";
     RETURN_IF_ERROR(WriteJsonFile(dir + "/result.json", result));
   }
   return result;

@@ -4,7 +4,8 @@
 // Steps:
 //   1. Load the dataset's train and test splits; normalise with the training
 //      split's per-channel statistics.
-//   2. Build the model by name; optionally continue from a checkpoint
+//   2. Build the model by name; load the recipe against its layers, if any;
+//      optionally continue from a checkpoint
 //      (`resume`, the run's own) .
 //   3. Evaluate before training (the dense or loaded baseline).
 //   4. Train with Trainer; when pruning is configured, a
@@ -56,6 +57,11 @@ struct TrainPruneConfig {
   int data_workers = 1;
   training::TrainerOptions trainer;  // num_classes is filled in from the dataset
   std::optional<PruningConfig> pruning;
+  // A YAML recipe (pruning/recipe.h) replaces `pruning`, the epoch count and
+  // the learning-rate schedule; `recipe_overrides` are its "name=value"
+  // variable overrides. The effective recipe is written as recipe.yaml.
+  std::string recipe_path;
+  std::vector<std::string> recipe_overrides;
   // Data-parallel training over processes when world_size > 1: batch_size is
   // the global batch, split evenly over the ranks; only rank 0 writes
   // output_dir (the others return their result).
