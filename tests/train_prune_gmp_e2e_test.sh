@@ -48,4 +48,28 @@ assert abs(r["epochs"][1]["sparsity"] - 0.5) < 1e-9, r["epochs"][1]
 assert r["before"]["test_top1"] > 80, "the resumed model was not the checkpoint's"
 print("resumed: epochs", [e["epoch"] for e in r["epochs"]], "top-1 %.2f%%" % r["after"]["test_top1"])
 PY
+
+# A recipe with an override: epochs, learning rate and pruning come from YAML.
+recipe="$TEST_SRCDIR/edgecompress/tests/testdata/lenet5_gmp_short.yaml"
+"$train_prune" --data_dir="$data_dir" --recipe="$recipe" --override=final_sparsity=0.6 \
+  --output_dir="$TEST_TMPDIR/recipe_run" --out="$TEST_TMPDIR/recipe.json" 2>"$TEST_TMPDIR/log3" ||
+  fail "recipe run exited $?: $(cat "$TEST_TMPDIR/log3")"
+grep -q "final_sparsity: 0.6" "$TEST_TMPDIR/recipe_run/recipe.yaml" || fail "effective recipe lacks the override"
+/usr/bin/python3 - "$TEST_TMPDIR/recipe.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert len(r["epochs"]) == 2, r["epochs"]
+zeros = sum(l["zeros"] for l in r["sparsity_report"]["layers"] if l["name"] in ("conv2", "fc1", "fc2"))
+assert zeros == 36288, zeros  # floor(0.6 * 60,480)
+assert r["recipe"]["variables"]["final_sparsity"] == "0.6", r["recipe"]
+print("recipe run: 60%% global, test top-1 %.2f%%" % r["after"]["test_top1"])
+PY
+# A bad override is one line naming it, exit 2.
+set +e
+"$train_prune" --data_dir="$data_dir" --recipe="$recipe" --override=no_such=1 2>"$TEST_TMPDIR/bad"
+code=$?
+set -e
+[[ $code == 2 && $(wc -l <"$TEST_TMPDIR/bad") == 1 ]] || fail "bad override: exit $code: $(cat "$TEST_TMPDIR/bad")"
+grep -q "no_such" "$TEST_TMPDIR/bad" || fail "bad override error does not name it: $(cat "$TEST_TMPDIR/bad")"
+echo "bad override: $(cat "$TEST_TMPDIR/bad")"
 echo PASS
