@@ -1,17 +1,15 @@
 #include "training/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "tools/io/atomic_file.h"
 
 namespace edgecompress::training {
 namespace {
@@ -29,21 +27,11 @@ std::string TensorString(const torch::Tensor& tensor) {
   return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), bytes.numel());
 }
 
-absl::Status FsyncFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::InternalError(absl::StrCat(path, ": ", std::strerror(errno)));
-  const int result = fsync(fd);
-  close(fd);
-  if (result != 0) return absl::InternalError(absl::StrCat(path, ": fsync: ", std::strerror(errno)));
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status SaveCheckpoint(absl::string_view path, torch::nn::Module& model,
                             torch::optim::Optimizer& optimizer, const CheckpointState& state) {
-  const std::string target(path);
-  const std::string temporary = absl::StrCat(target, ".tmp.", getpid());
+  std::string bytes;
   try {
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive model_archive, optimizer_archive;
@@ -64,23 +52,15 @@ absl::Status SaveCheckpoint(absl::string_view path, torch::nn::Module& model,
       archive.write(absl::StrCat("history_names_", i), StringTensor(names));
       archive.write(absl::StrCat("history_values_", i), torch::tensor(values, torch::kDouble));
     }
-    archive.save_to(temporary);
+    archive.save_to([&bytes](const void* data, size_t size) {
+      bytes.append(static_cast<const char*>(data), size);
+      return size;
+    });
   } catch (const c10::Error& error) {
-    std::remove(temporary.c_str());
-    return absl::InternalError(absl::StrCat(path, ": cannot write checkpoint: ",
+    return absl::InternalError(absl::StrCat(path, ": cannot serialise checkpoint: ",
                                             error.what_without_backtrace()));
   }
-  if (absl::Status status = FsyncFile(temporary); !status.ok()) {
-    std::remove(temporary.c_str());
-    return status;
-  }
-  if (std::rename(temporary.c_str(), target.c_str()) != 0) {
-    const absl::Status status =
-        absl::InternalError(absl::StrCat(path, ": rename failed: ", std::strerror(errno)));
-    std::remove(temporary.c_str());
-    return status;
-  }
-  return absl::OkStatus();
+  return tools::WriteFileAtomically(path, bytes);
 }
 
 absl::StatusOr<CheckpointState> LoadCheckpoint(absl::string_view path, torch::nn::Module& model,

@@ -7,8 +7,8 @@
 // of the epoch and per-epoch seeded shuffling, training epochs 0..k-1,
 // stopping, and resuming gives the same weights as an uninterrupted run.
 //
-// Files are written atomically: to "<path>.tmp.<pid>", fsync'd, renamed over
-// <path>, so a crash leaves either the old checkpoint or the new one.
+// Files are written atomically (tools/io/atomic_file.h): a crash leaves either
+// the old checkpoint or the new one.
 // Format: LibTorch's serialize archive (a zip of tensors), readable by
 // torch::load; keys "model.*", "optimizer.*", "completed_epochs", "rng".
 #ifndef EDGECOMPRESS_TRAINING_CHECKPOINT_H_
@@ -32,7 +32,7 @@ struct CheckpointState {
   std::vector<MetricValues> history;  // one row per completed epoch
 };
 
-// kInternal naming the path when it cannot be written.
+// An error naming the path when it cannot be serialised or written.
 absl::Status SaveCheckpoint(absl::string_view path, torch::nn::Module& model,
                             torch::optim::Optimizer& optimizer, const CheckpointState& state);
 

@@ -28,9 +28,8 @@ inline constexpr int kResultSchemaVersion = 1;
 nlohmann::json NewResult(absl::string_view tool, uint64_t seed,
                          const std::map<std::string, std::string>& flags);
 
-// Writes `json` (pretty, newline-terminated) so that a reader never sees a
-// partial file: to `<path>.tmp.<pid>`, fsync, then rename over `path`.
-// kInternal naming the path on any failure; the temporary is removed.
+// Writes `json` (pretty, newline-terminated) atomically (tools/io/atomic_file.h);
+// errors name the path.
 absl::Status WriteJsonFile(absl::string_view path, const nlohmann::json& json);
 
 }  // namespace edgecompress::tools

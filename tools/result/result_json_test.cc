@@ -37,7 +37,7 @@ TEST(ResultJsonTest, WritesAndReplacesAtomically) {
 
 TEST(ResultJsonTest, UnwritablePathIsAnErrorNamingIt) {
   EXPECT_THAT(WriteJsonFile("/nonexistent-dir/result.json", {}),
-              StatusIs(absl::StatusCode::kInternal, HasSubstr("/nonexistent-dir/result.json")));
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent-dir/result.json")));
 }
 
 }  // namespace

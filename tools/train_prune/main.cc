@@ -88,6 +88,8 @@ int Fail(ExitCode code, const absl::Status& status) {
 ExitCode ExitCodeFor(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kInternal:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kResourceExhausted:
       return kExitOutputFailed;
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kInvalidArgument:
