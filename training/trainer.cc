@@ -1,7 +1,5 @@
 #include "training/trainer.h"
 
-#include <ATen/Context.h>
-#include <ATen/Parallel.h>
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -68,28 +66,6 @@ std::pair<int64_t, int64_t> CorrectTop1Top5(const torch::Tensor& logits,
   const torch::Tensor hits = top.eq(labels.unsqueeze(1));
   return {hits.select(1, 0).sum().item<int64_t>(), hits.any(1).sum().item<int64_t>()};
 }
-
-// Turns flush-to-zero on for the calling thread and every intra-op worker,
-// and off again on destruction. at::parallel_for over one item per thread
-// with grain 1 runs the lambda once on each thread of the pool.
-class FlushDenormalsScope {
- public:
-  explicit FlushDenormalsScope(bool enabled) : enabled_(enabled) {
-    if (enabled_) SetEverywhere(true);
-  }
-  ~FlushDenormalsScope() {
-    if (enabled_) SetEverywhere(false);
-  }
-
- private:
-  static void SetEverywhere(bool on) {
-    at::globalContext().setFlushDenormal(on);
-    at::parallel_for(0, at::get_num_threads(), 1, [on](int64_t, int64_t) {
-      at::globalContext().setFlushDenormal(on);
-    });
-  }
-  bool enabled_;
-};
 
 }  // namespace
 
@@ -168,7 +144,6 @@ absl::StatusOr<TrainResult> Trainer::Fit(BatchSource& train, const TensorDataset
                                          absl::Span<TrainingCallback* const> callbacks,
                                          MetricsSink* sink, ProgressBar& progress) {
   TrainResult result;
-  const FlushDenormalsScope flush_denormals(options_.flush_denormals);
   const int64_t steps = train.batches_per_epoch();
   if (steps < 1) return absl::InvalidArgumentError("the training set has no batches");
   const double chance_top1 = 100.0 / options_.num_classes;

@@ -21,14 +21,6 @@
 // remaining epochs would be wasted. Early stopping ends a run whose
 // validation top-1 has not improved by `min_delta` for `patience` epochs.
 //
-// Denormals: with `flush_denormals` (the default) every intra-op thread runs
-// Fit() in flush-to-zero / denormals-are-zero mode, TensorFlow's default on
-// x86. Gradients and momentum of near-dead units underflow into denormal
-// floats (below 1.2e-38), which x86 processes in slow microcode; measured
-// here, ResNet-20 training in PyTorch ran at 193 img/s with denormals and 394
-// flushed. Values that small never change a training result. The mode is
-// switched off again when Fit() returns.
-//
 // Threads: LibTorch's intra-op pool is process-wide; callers set it.
 // Weight initialisation draws from LibTorch's default generator, which
 // checkpoints save and restore.
@@ -83,7 +75,6 @@ struct TrainerOptions {
   double ruined_chance_factor = 1.5;
   int num_classes = 10;
   int64_t eval_batch_size = 1000;
-  bool flush_denormals = true;
   // When set, a checkpoint is written atomically after every epoch.
   std::string checkpoint_path;
 };
