@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/status/status_matchers.h"
+#include "training/models/lenet_graph.h"
 
 namespace edgecompress::pruning {
 namespace {
@@ -21,22 +22,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using training::LayerGraph;
-
-// The zoo's LeNet-5 (training/models/lenet.cc Describe()), rebuilt here
-// because the zoo's targets need LibTorch.
-LayerGraph LeNet5() {
-  LayerGraph graph({1, 28, 28});
-  std::string x =
-      graph.Conv2d("conv1", LayerGraph::kInput,
-                   {.in_channels = 1, .out_channels = 6, .kernel_size = 5, .padding = 2});
-  x = graph.MaxPool(graph.Relu(x), {.kernel_size = 2, .stride = 2});
-  x = graph.Conv2d("conv2", x, {.in_channels = 6, .out_channels = 16, .kernel_size = 5});
-  x = graph.Flatten(graph.MaxPool(graph.Relu(x), {.kernel_size = 2, .stride = 2}));
-  x = graph.Relu(graph.Linear("fc1", x, {.in_features = 400, .out_features = 120}));
-  x = graph.Relu(graph.Linear("fc2", x, {.in_features = 120, .out_features = 84}));
-  graph.Linear("fc3", x, {.in_features = 84, .out_features = 10});
-  return graph;
-}
+using training::LeNet5Graph;
 
 // The zoo's ResNets (training/models/resnet.cc Describe()) on 32x32: a 3x3
 // stem, stages of BasicBlocks or Bottlenecks named "layer<s>.<b>.conv<i>",
@@ -177,7 +163,7 @@ TEST(RecipeTest, OptionsBuildTheSchedules) {
 }
 
 TEST(RecipeTest, ResolvesParamsAgainstTheGraph) {
-  const LayerGraph graph = LeNet5();
+  const LayerGraph graph = LeNet5Graph();
   EXPECT_THAT(PrunableLayers(graph), ElementsAre("conv1", "conv2", "fc1", "fc2", "fc3"));
   absl::StatusOr<Recipe> recipe = ParseRecipe(kFullRecipe, {.graph = &graph});
   ASSERT_THAT(recipe, IsOk());
@@ -220,7 +206,7 @@ modifiers:
 // Each bad recipe fails with the file, the line of the culprit and what is
 // wrong.
 TEST(RecipeTest, ErrorsNameTheFileAndLine) {
-  const LayerGraph lenet = LeNet5();
+  const LayerGraph lenet = LeNet5Graph();
   const LayerGraph resnet = CifarResNet(20, 10);
   constexpr char kHead[] = "version: 1\nmodifiers:\n  - !EpochRangeModifier {end_epoch: 10}\n";
   const struct {
@@ -340,7 +326,7 @@ extra_layer: fc2
 )yaml";
 
 TEST(RecipeTest, OverridesReplaceVariables) {
-  const LayerGraph graph = LeNet5();
+  const LayerGraph graph = LeNet5Graph();
   absl::StatusOr<Recipe> recipe = ParseRecipe(
       kVariables, {.overrides = {"final_sparsity=0.95", " num_epochs = 40", "extra_layer=conv2"},
                    .graph = &graph});
@@ -378,7 +364,7 @@ TEST(RecipeTest, BadOverridesAreErrors) {
 // The effective recipe reads back to the same recipe (same YAML again), with
 // the overrides in it and no variables left.
 TEST(RecipeTest, EffectiveRecipeRoundTrips) {
-  const LayerGraph graph = LeNet5();
+  const LayerGraph graph = LeNet5Graph();
   for (const char* yaml : {kFullRecipe, kVariables}) {
     SCOPED_TRACE(yaml);
     absl::StatusOr<Recipe> recipe =
@@ -427,7 +413,7 @@ std::string ReadRecipe(const std::string& name) {
 // Every shipped recipe loads against its model, selects what its header
 // says, and its effective form loads too.
 TEST(RecipeTest, ShippedRecipesLoadAgainstTheirModels) {
-  const LayerGraph lenet = LeNet5();
+  const LayerGraph lenet = LeNet5Graph();
   const LayerGraph resnet20 = CifarResNet(20, 10);
   const LayerGraph resnet56 = CifarResNet(56, 10);
   const LayerGraph resnet50 = ResNet50(100);

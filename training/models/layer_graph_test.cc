@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/status/status_matchers.h"
+#include "training/models/lenet_graph.h"
 
 namespace edgecompress::training {
 namespace {
@@ -13,22 +14,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// LeNet-5 as lenet.cc describes it.
-LayerGraph LeNet() {
-  LayerGraph graph({1, 28, 28});
-  std::string x = graph.Conv2d("conv1", LayerGraph::kInput,
-                               {.in_channels = 1, .out_channels = 6, .kernel_size = 5, .padding = 2});
-  x = graph.MaxPool(graph.Relu(x), {.kernel_size = 2, .stride = 2});
-  x = graph.Conv2d("conv2", x, {.in_channels = 6, .out_channels = 16, .kernel_size = 5});
-  x = graph.Flatten(graph.MaxPool(graph.Relu(x), {.kernel_size = 2, .stride = 2}));
-  x = graph.Relu(graph.Linear("fc1", x, {.in_features = 400, .out_features = 120}));
-  x = graph.Relu(graph.Linear("fc2", x, {.in_features = 120, .out_features = 84}));
-  graph.Linear("fc3", x, {.in_features = 84, .out_features = 10});
-  return graph;
-}
-
 TEST(LayerGraphTest, InfersLeNetShapes) {
-  absl::StatusOr<std::vector<Shape>> shapes = InferShapes(LeNet());
+  absl::StatusOr<std::vector<Shape>> shapes = InferShapes(LeNet5Graph());
   ASSERT_THAT(shapes, IsOk());
   EXPECT_EQ((*shapes)[1], (Shape{6, 28, 28}));    // conv1, padding 2 keeps 28
   EXPECT_EQ((*shapes)[3], (Shape{6, 14, 14}));    // pool
@@ -40,7 +27,7 @@ TEST(LayerGraphTest, InfersLeNetShapes) {
 // LeNet-5 MACs by hand: conv1 6*28*28*1*25 = 117,600; conv2 16*10*10*6*25 =
 // 240,000; fc 400*120 + 120*84 + 84*10 = 58,920; total 416,520.
 TEST(LayerGraphTest, CountsLeNetMacs) {
-  absl::StatusOr<std::vector<LayerMacs>> per_layer = MacsPerLayer(LeNet());
+  absl::StatusOr<std::vector<LayerMacs>> per_layer = MacsPerLayer(LeNet5Graph());
   ASSERT_THAT(per_layer, IsOk());
   std::vector<int64_t> macs, weights;
   for (const LayerMacs& layer : *per_layer) {
@@ -49,7 +36,7 @@ TEST(LayerGraphTest, CountsLeNetMacs) {
   }
   EXPECT_THAT(macs, ElementsAre(117600, 240000, 48000, 10080, 840));
   EXPECT_THAT(weights, ElementsAre(150, 2400, 48000, 10080, 840));
-  EXPECT_THAT(CountMacs(LeNet()), IsOkAndHolds(416520));
+  EXPECT_THAT(CountMacs(LeNet5Graph()), IsOkAndHolds(416520));
 }
 
 TEST(LayerGraphTest, FindsConsumersOfAValue) {

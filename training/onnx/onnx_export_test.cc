@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/status/status_matchers.h"
+#include "training/models/lenet_graph.h"
 
 namespace edgecompress::training {
 namespace {
@@ -46,21 +47,6 @@ class TestParams {
   std::deque<std::vector<float>> storage_;
   ParameterLookup lookup_;
 };
-
-// LeNet-5 as training/models/lenet.cc describes it, with its parameters.
-LayerGraph LeNet() {
-  LayerGraph graph({1, 28, 28});
-  std::string x =
-      graph.Conv2d("conv1", LayerGraph::kInput,
-                   {.in_channels = 1, .out_channels = 6, .kernel_size = 5, .padding = 2});
-  x = graph.MaxPool(graph.Relu(x), {.kernel_size = 2, .stride = 2});
-  x = graph.Conv2d("conv2", x, {.in_channels = 6, .out_channels = 16, .kernel_size = 5});
-  x = graph.Flatten(graph.MaxPool(graph.Relu(x), {.kernel_size = 2, .stride = 2}));
-  x = graph.Relu(graph.Linear("fc1", x, {.in_features = 400, .out_features = 120}));
-  x = graph.Relu(graph.Linear("fc2", x, {.in_features = 120, .out_features = 84}));
-  graph.Linear("fc3", x, {.in_features = 84, .out_features = 10});
-  return graph;
-}
 
 TestParams LeNetParams() {
   TestParams params;
@@ -186,7 +172,7 @@ std::vector<std::string> Dims(const onnx::ValueInfoProto& value) {
 
 TEST(OnnxExportTest, LowersLeNet) {
   const TestParams params = LeNetParams();
-  absl::StatusOr<onnx::ModelProto> model = ExportOnnx(LeNet(), params.lookup());
+  absl::StatusOr<onnx::ModelProto> model = ExportOnnx(LeNet5Graph(), params.lookup());
   ASSERT_THAT(model, IsOk());
   EXPECT_EQ(model->ir_version(), onnx::IR_VERSION);
   ASSERT_THAT(model->opset_import(), SizeIs(1));
@@ -409,7 +395,7 @@ TEST(OnnxExportTest, NamesTheOutputAsAsked) {
   OnnxExportOptions options;
   options.output_name = "scores";
   options.graph_name = "lenet";
-  absl::StatusOr<onnx::ModelProto> model = ExportOnnx(LeNet(), params.lookup(), options);
+  absl::StatusOr<onnx::ModelProto> model = ExportOnnx(LeNet5Graph(), params.lookup(), options);
   ASSERT_THAT(model, IsOk());
   EXPECT_EQ(model->graph().name(), "lenet");
   EXPECT_EQ(model->graph().output(0).name(), "scores");
@@ -423,7 +409,7 @@ TEST(OnnxExportTest, OnnxShapeInferenceAgreesWithLayerGraph) {
   const TestParams lenet_params = LeNetParams();
   const TestParams every_op_params = EveryOpParams();
   const std::vector<std::pair<LayerGraph, const TestParams*>> graphs = {
-      {LeNet(), &lenet_params}, {EveryOp(), &every_op_params}};
+      {LeNet5Graph(), &lenet_params}, {EveryOp(), &every_op_params}};
   for (const auto& [graph, params] : graphs) {
     absl::StatusOr<onnx::ModelProto> model = ExportOnnx(graph, params->lookup());
     ASSERT_THAT(model, IsOk());
@@ -465,7 +451,7 @@ TEST(OnnxExportTest, RejectsMissingOrMisshapenParameters) {
     lookup.erase("conv2.weight");
     std::vector<float> values(c.values);
     if (!c.shape.empty()) lookup["conv2.weight"] = {c.shape, values};
-    EXPECT_THAT(ExportOnnx(LeNet(), lookup),
+    EXPECT_THAT(ExportOnnx(LeNet5Graph(), lookup),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.message)));
   }
 }
@@ -504,17 +490,17 @@ TEST(OnnxExportTest, RejectsBadGraphsAndOutputNames) {
     SCOPED_TRACE(name);
     OnnxExportOptions options;
     options.output_name = name;
-    EXPECT_THAT(ExportOnnx(LeNet(), params.lookup(), options),
+    EXPECT_THAT(ExportOnnx(LeNet5Graph(), params.lookup(), options),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("output_name")));
   }
   OnnxExportOptions options;
   options.output_name = "fc3";  // the output's own LayerGraph name is fine
-  EXPECT_THAT(ExportOnnx(LeNet(), params.lookup(), options), IsOk());
+  EXPECT_THAT(ExportOnnx(LeNet5Graph(), params.lookup(), options), IsOk());
 }
 
 TEST(OnnxExportTest, CheckerFailureIsInternal) {
   const TestParams params = LeNetParams();
-  absl::StatusOr<onnx::ModelProto> model = ExportOnnx(LeNet(), params.lookup());
+  absl::StatusOr<onnx::ModelProto> model = ExportOnnx(LeNet5Graph(), params.lookup());
   ASSERT_THAT(model, IsOk());
   EXPECT_THAT(CheckOnnxModel(*model), IsOk());
   model->mutable_graph()->mutable_node(1)->set_op_type("NoSuchOperator");
