@@ -387,22 +387,33 @@ absl::Status ThinTensors(const LayerGraph& graph, const ThinningPlan& plan, Tens
   return absl::OkStatus();
 }
 
-absl::Status ZeroRemovedChannels(const LayerGraph& graph, const ThinningPlan& plan,
-                                 TensorMap& tensors) {
-  RETURN_IF_ERROR(CheckTensors(graph, plan, tensors));
+absl::StatusOr<std::map<std::string, std::vector<uint8_t>>> RemovedChannelMasks(
+    const LayerGraph& graph, const ThinningPlan& plan) {
+  RETURN_IF_ERROR(CheckPlan(graph, plan));
+  std::map<std::string, std::vector<uint8_t>> masks;
   for (const LayerThinning& entry : plan.layers) {
     if (!entry.kept_outputs.has_value()) continue;
     for (const TensorSpec& spec : TensorSpecs(graph.layers()[entry.layer])) {
       if (!spec.zero_removed) continue;
-      FloatTensor& tensor = tensors.at(spec.name);
       const int64_t row = NumElements(spec.shape) / spec.shape[0];
-      std::vector<uint8_t> keep(spec.shape[0], 0);
-      for (int64_t r : *entry.kept_outputs) keep[r] = 1;
-      for (int64_t r = 0; r < spec.shape[0]; ++r) {
-        if (!keep[r]) {
-          std::fill(tensor.values.begin() + r * row, tensor.values.begin() + (r + 1) * row, 0.0f);
-        }
+      std::vector<uint8_t> mask(NumElements(spec.shape), 0);
+      for (int64_t r : *entry.kept_outputs) {
+        std::fill(mask.begin() + r * row, mask.begin() + (r + 1) * row, uint8_t{1});
       }
+      masks[spec.name] = std::move(mask);
+    }
+  }
+  return masks;
+}
+
+absl::Status ZeroRemovedChannels(const LayerGraph& graph, const ThinningPlan& plan,
+                                 TensorMap& tensors) {
+  RETURN_IF_ERROR(CheckTensors(graph, plan, tensors));
+  ASSIGN_OR_RETURN(const auto masks, RemovedChannelMasks(graph, plan));
+  for (const auto& [name, mask] : masks) {
+    std::vector<float>& values = tensors.at(name).values;
+    for (size_t i = 0; i < mask.size(); ++i) {
+      if (mask[i] == 0) values[i] = 0.0f;
     }
   }
   return absl::OkStatus();

@@ -94,6 +94,13 @@ absl::Status ThinTensors(const training::LayerGraph& graph, const ThinningPlan& 
 absl::Status ZeroRemovedChannels(const training::LayerGraph& graph, const ThinningPlan& plan,
                                  TensorMap& tensors);
 
+// What ZeroRemovedChannels zeroes, as masks (1 keeps, 0 zeroes) over each
+// tensor it touches, in that tensor's row-major layout: for a training loop
+// that holds the removed channels at zero until the model is thinned.
+// kInvalidArgument if `plan` was not made for `graph`.
+absl::StatusOr<std::map<std::string, std::vector<uint8_t>>> RemovedChannelMasks(
+    const training::LayerGraph& graph, const ThinningPlan& plan);
+
 }  // namespace edgecompress::pruning
 
 #endif  // EDGECOMPRESS_PRUNING_THINNING_H_

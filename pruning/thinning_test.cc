@@ -224,6 +224,38 @@ TEST(ThinningTest, ThinnedModelComputesWhatTheMaskedModelComputes) {
   EXPECT_NE(Forward(*small, dense_thinned, input), Forward(graph, dense, input));
 }
 
+// The masks are what ZeroRemovedChannels zeroes: conv1 filters 1 and 3 (18
+// weights each) and their biases, bn1's scale and shift at 1 and 3 (not its
+// running statistics), conv2's filter 1; nothing of fc, which only loses
+// input features.
+TEST(ThinningTest, RemovedChannelMasksAreWhatZeroingZeroes) {
+  std::mt19937 rng(testing::UnitTest::GetInstance()->random_seed());
+  const LayerGraph graph = SmallNet();
+  absl::StatusOr<ThinningPlan> plan = PlanThinning(graph, kKept);
+  ASSERT_THAT(plan, IsOk());
+  absl::StatusOr<std::map<std::string, std::vector<uint8_t>>> masks =
+      RemovedChannelMasks(graph, *plan);
+  ASSERT_THAT(masks, IsOk());
+  std::vector<std::string> names;
+  for (const auto& [name, mask] : *masks) names.push_back(name);
+  EXPECT_THAT(names, ElementsAre("bn1.bias", "bn1.weight", "conv1.bias", "conv1.weight",
+                                 "conv2.bias", "conv2.weight"));
+  EXPECT_THAT(masks->at("bn1.weight"), ElementsAre(1, 0, 1, 0));
+  EXPECT_THAT(masks->at("conv2.bias"), ElementsAre(1, 0, 1));
+  int conv1_zeros = 0;
+  for (uint8_t m : masks->at("conv1.weight")) conv1_zeros += m == 0;
+  EXPECT_EQ(conv1_zeros, 2 * 18);
+
+  TensorMap tensors = RandomTensors(rng);
+  ASSERT_THAT(ZeroRemovedChannels(graph, *plan, tensors), IsOk());
+  for (const auto& [name, mask] : *masks) {
+    SCOPED_TRACE(name);
+    const std::vector<float>& values = tensors.at(name).values;
+    ASSERT_EQ(values.size(), mask.size());
+    for (size_t i = 0; i < mask.size(); ++i) EXPECT_EQ(mask[i] == 0, values[i] == 0.0f) << i;
+  }
+}
+
 // The thinned tensors are the kept slices; the graph has the new counts.
 TEST(ThinningTest, ThinsTensorsAndGraphAttrs) {
   std::mt19937 rng(testing::UnitTest::GetInstance()->random_seed());
