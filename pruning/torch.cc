@@ -104,6 +104,15 @@ void MaskedParameters::ClearMasks() {
   for (torch::Tensor& mask : masks_) mask.fill_(1.0f);
 }
 
+void MaskedParameters::ResetOptimizerState(torch::optim::Optimizer& optimizer) const {
+  // LibTorch keys per-parameter state by the address of the tensor's impl
+  // (torch/optim/serialize.h does the same); an absent entry is what a
+  // parameter that never stepped has.
+  for (const torch::Tensor& weight : weights_) {
+    optimizer.state().erase(c10::guts::to_string(weight.unsafeGetTensorImpl()));
+  }
+}
+
 void MaskedParameters::ApplyToWeights() {
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < weights_.size(); ++i) weights_[i].mul_(masks_[i]);

@@ -16,6 +16,7 @@
 #define EDGECOMPRESS_PRUNING_TORCH_H_
 
 #include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
 #include <cstdint>
@@ -55,6 +56,11 @@ class MaskedParameters {
 
   // Makes every mask all ones (AC/DC's decompressed phases).
   void ClearMasks();
+
+  // Forgets `optimizer`'s state (SGD momentum, Adam moments and step) for the
+  // selected parameters, so it restarts as for a new parameter: AC/DC's
+  // momentum reset when pruned weights come back.
+  void ResetOptimizerState(torch::optim::Optimizer& optimizer) const;
 
   void ApplyToWeights();
   void ApplyToGradients();

@@ -84,6 +84,38 @@ TEST(MaskedParametersTest, SetAndClearMasks) {
   EXPECT_THAT(masked->SetMask("fc1.weight", mask), StatusIs(absl::StatusCode::kNotFound));
 }
 
+// AC/DC's momentum reset: after it, the next SGD step of a masked
+// parameter is a plain gradient step (the buffer restarts as the gradient),
+// while the other parameters keep their momentum.
+TEST(MaskedParametersTest, ResetOptimizerStateRestartsMomentumOfSelectedOnly) {
+  torch::manual_seed(0);
+  training::LeNet5 model;
+  absl::StatusOr<MaskedParameters> masked =
+      MaskedParameters::Create(model, std::vector<std::string>{"fc2.weight"});
+  ASSERT_THAT(masked, IsOk());
+  torch::optim::SGD sgd(model.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  const torch::Tensor images = torch::randn({8, 1, 28, 28});
+  const torch::Tensor labels = torch::randint(0, 10, {8});
+  const auto step = [&] {
+    sgd.zero_grad();
+    torch::nn::functional::cross_entropy(model.forward(images), labels).backward();
+    sgd.step();
+  };
+  step();
+  step();
+  const size_t states = sgd.state().size();
+  masked->ResetOptimizerState(sgd);
+  EXPECT_EQ(sgd.state().size(), states - 1);
+
+  const torch::Tensor fc2 = model.named_parameters()["fc2.weight"];
+  const torch::Tensor fc1 = model.named_parameters()["fc1.weight"];
+  const torch::Tensor fc2_before = fc2.detach().clone(), fc1_before = fc1.detach().clone();
+  step();
+  const torch::Tensor fc2_step = fc2.detach() - fc2_before;
+  EXPECT_TRUE(torch::allclose(fc2_step, -0.1 * fc2.grad(), 1e-6, 1e-7));
+  EXPECT_FALSE(torch::allclose(fc1.detach() - fc1_before, -0.1 * fc1.grad(), 1e-6, 1e-7));
+}
+
 TEST(MaskedParametersTest, UnknownParameterIsNotFound) {
   training::LeNet5 model;
   EXPECT_THAT(MaskedParameters::Create(model, std::vector<std::string>{"conv9.weight"}),
