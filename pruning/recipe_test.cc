@@ -423,7 +423,8 @@ TEST(RecipeTest, ShippedRecipesLoadAgainstTheirModels) {
   } kRecipes[] = {
       {"lenet5_fashion_mnist_gmp90.yaml", &lenet},  {"lenet5_fashion_mnist_gmp95.yaml", &lenet},
       {"resnet20_cifar10_gmp.yaml", &resnet20},     {"resnet50_cifar100_gmp95.yaml", &resnet50},
-      {"resnet56_cifar10_filters.yaml", &resnet56},
+      {"resnet56_cifar10_filters.yaml", &resnet56}, {"lenet5_fashion_mnist_acdc90.yaml", &lenet},
+      {"lenet5_fashion_mnist_filters50.yaml", &lenet},
   };
   for (const auto& r : kRecipes) {
     SCOPED_TRACE(r.file);
@@ -440,6 +441,26 @@ TEST(RecipeTest, ShippedRecipesLoadAgainstTheirModels) {
   EXPECT_THAT(lenet90->gmp[0].params.layers, ElementsAre("conv2", "fc1", "fc2"));
   EXPECT_TRUE(lenet90->gmp[0].global);
   EXPECT_EQ(lenet90->gmp[0].schedule.final_sparsity, 0.9);
+
+  // The AC/DC schedule its header draws: warm-up 2, phases of 2, fine-tuning
+  // from 10 of 15.
+  absl::StatusOr<Recipe> acdc =
+      ParseRecipe(ReadRecipe("lenet5_fashion_mnist_acdc90.yaml"), {.graph = &lenet});
+  ASSERT_THAT(acdc, IsOk());
+  ASSERT_EQ(acdc->acdc.size(), 1u);
+  EXPECT_THAT(acdc->acdc[0].params.layers, ElementsAre("conv2", "fc1", "fc2"));
+  EXPECT_EQ(acdc->acdc[0].schedule.sparsity, 0.9);
+  EXPECT_EQ(acdc->acdc[0].schedule.begin_step, 2);
+  EXPECT_EQ(acdc->acdc[0].schedule.phase_steps, 2);
+  EXPECT_EQ(acdc->acdc[0].schedule.fine_tune_step, 10);
+
+  absl::StatusOr<Recipe> filters50 =
+      ParseRecipe(ReadRecipe("lenet5_fashion_mnist_filters50.yaml"), {.graph = &lenet});
+  ASSERT_THAT(filters50, IsOk());
+  ASSERT_EQ(filters50->filters.size(), 1u);
+  EXPECT_THAT(filters50->filters[0].params.layers, ElementsAre("conv1", "conv2"));
+  EXPECT_EQ(filters50->filters[0].sparsity, 0.5);
+  EXPECT_EQ(filters50->filters[0].epoch, 5);
 
   // The study's GMP 0.05 -> 0.95 over epochs 0-40 of 70, MultiStep [43, 60];
   // 52 convs of ResNet-50 (49 + 4 downsample - conv1).

@@ -28,7 +28,7 @@ pruned = {l["name"]: l for l in r["layers"]}
 assert sum(pruned[n]["zeros"] for n in ("conv2", "fc1", "fc2")) == 30240, r
 assert pruned["conv1"]["zeros"] == 0 and pruned["fc3"]["zeros"] == 0, r
 assert r["sparse_bytes"] < r["dense_bytes"] and r["effective_macs"] < r["dense_macs"], r
-assert first["pruning"]["parameters"] == ["conv2.weight", "fc1.weight", "fc2.weight"]
+assert first["pruning"][0]["parameters"] == ["conv2.weight", "fc1.weight", "fc2.weight"]
 assert first["after"]["test_top1"] > 80, first["after"]
 assert first["onnx_bytes"] > 4 * 61706, first["onnx_bytes"]
 assert len(first["epochs"]) == 1 and abs(first["epochs"][0]["sparsity"] - 0.5) < 1e-9

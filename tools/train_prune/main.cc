@@ -1,5 +1,6 @@
 // train_prune: trains a zoo model on a named dataset, optionally pruning it
-// gradually, and reports accuracy, sparsity, size and MACs as JSON.
+// (gradual magnitude pruning by flags; AC/DC and L1 filter pruning with
+// thinning by recipe), and reports accuracy, sparsity, size and MACs as JSON.
 // Flag parsing and wiring only; the work is in pipeline.h.
 #include <ATen/Parallel.h>
 #include <unistd.h>
@@ -56,7 +57,14 @@ ABSL_FLAG(std::vector<std::string>, prune_params, {},
 ABSL_FLAG(std::string, recipe, "",
           "YAML recipe (see pruning/recipes/); sets epochs, learning rate and pruning.");
 ABSL_FLAG(std::vector<std::string>, override, {},
-          "Recipe variable overrides, name=value (e.g. final_sparsity=0.95).");
+          "Recipe variable overrides, comma-separated name=value pairs (e.g. "
+          "final_sparsity=0.95,num_epochs=20); a repeated --override replaces the earlier one.");
+ABSL_FLAG(std::string, teacher, "",
+          "Distil from this checkpoint.pt (a train_prune run on the same dataset); empty: off.");
+ABSL_FLAG(std::string, teacher_model, "", "The teacher's zoo model; empty: --model.");
+ABSL_FLAG(double, distillation_temperature, 4.0, "Softmax temperature of the soft targets.");
+ABSL_FLAG(double, distillation_alpha, 0.9,
+          "Weight of the soft-target loss; 1 - alpha goes to the hard labels.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed for initialisation and shuffling.");
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
 ABSL_FLAG(std::string, output_dir, "",
@@ -120,6 +128,8 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
   }
   config.data_workers = absl::GetFlag(FLAGS_data_workers);
   config.recipe_path = absl::GetFlag(FLAGS_recipe);
+  config.teacher_checkpoint = absl::GetFlag(FLAGS_teacher);
+  config.teacher_model = absl::GetFlag(FLAGS_teacher_model);
   config.recipe_overrides = absl::GetFlag(FLAGS_override);
   config.data_parallel = {.world_size = absl::GetFlag(FLAGS_world_size),
                           .rank = absl::GetFlag(FLAGS_rank),
@@ -134,6 +144,8 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
   t.optimizer.weight_decay = absl::GetFlag(FLAGS_weight_decay);
   t.label_smoothing = absl::GetFlag(FLAGS_label_smoothing);
   t.max_grad_norm = absl::GetFlag(FLAGS_max_grad_norm);
+  t.distillation_temperature = absl::GetFlag(FLAGS_distillation_temperature);
+  t.distillation_alpha = absl::GetFlag(FLAGS_distillation_alpha);
   ASSIGN_OR_RETURN(t.lr_schedule.kind,
                    training::ParseLrScheduleKind(absl::GetFlag(FLAGS_lr_schedule)));
   t.lr_schedule.base_learning_rate = absl::GetFlag(FLAGS_learning_rate);
@@ -178,6 +190,7 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
       {"weight_decay", absl::StrCat(t.optimizer.weight_decay)},
       {"sparsity", absl::StrCat(sparsity)},
       {"recipe", config.recipe_path},
+      {"teacher", config.teacher_checkpoint},
       {"override", absl::StrJoin(config.recipe_overrides, ",")},
       {"threads", absl::StrCat(absl::GetFlag(FLAGS_threads))},
   };
@@ -205,6 +218,20 @@ int Run() {
                static_cast<long long>((*result)["sparsity_report"]["sparse_bytes"].get<int64_t>()),
                static_cast<long long>((*result)["sparsity_report"]["dense_bytes"].get<int64_t>()));
 
+  if (result->contains("thinning")) {
+    const nlohmann::json& thinning = (*result)["thinning"];
+    std::fprintf(stderr, "thinned: %lld -> %lld parameters, %lld -> %lld MACs",
+                 static_cast<long long>(thinning["parameters_before"].get<int64_t>()),
+                 static_cast<long long>(thinning["parameters_after"].get<int64_t>()),
+                 static_cast<long long>(thinning["macs_before"].get<int64_t>()),
+                 static_cast<long long>(thinning["macs_after"].get<int64_t>()));
+    if (thinning.contains("onnx_bytes_before")) {
+      std::fprintf(stderr, ", model.onnx %lld -> %lld bytes",
+                   static_cast<long long>(thinning["onnx_bytes_before"].get<int64_t>()),
+                   static_cast<long long>((*result)["onnx_bytes"].get<int64_t>()));
+    }
+    std::fprintf(stderr, "\n");
+  }
   const std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) {
     std::cout << result->dump(2) << std::endl;
@@ -224,7 +251,8 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Trains a model, optionally pruning it gradually, and reports accuracy,\n"
+      "Trains a model, optionally pruning it (GMP by flags; GMP, AC/DC and L1\n"
+      "filter pruning with thinning by --recipe), and reports accuracy,\n"
       "sparsity, size and MACs as JSON.\n"
       "Example: bazel run //tools/train_prune -- --epochs=10 --sparsity=0.9 "
       "--output_dir=/tmp/lenet90\n"

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <utility>
@@ -22,6 +23,12 @@
 #include "training/batch_source.h"
 #include "training/datasets.h"
 #include "training/models/zoo.h"
+#include "pruning/acdc_pruning_callback.h"
+#include "pruning/filter_pruning_callback.h"
+#include "pruning/thinning.h"
+#include "training/checkpoint.h"
+#include "training/onnx/onnx_export.h"
+#include "training/onnx/onnx_file.h"
 #include "training/onnx/torch_export.h"
 
 namespace edgecompress::tools {
@@ -97,58 +104,218 @@ absl::StatusOr<std::string> ReadText(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-absl::Status RecipeUnsupported(const pruning::Recipe& recipe, absl::string_view modifier, int line) {
-  return absl::UnimplementedError(absl::StrFormat(
-      "%s:%d: train_prune does not apply %s yet (it applies GMP and constant pruning)",
-      recipe.source, line, modifier));
+std::string teacher_model_name(const TrainPruneConfig& config) {
+  return config.teacher_model.empty() ? config.model : config.teacher_model;
 }
 
-// Applies a loaded recipe to the run: epochs, learning rate and the one
-// unstructured pruning modifier the training loop supports today.
+// The distillation teacher: a zoo model restored from a train_prune
+// checkpoint. Loading a checkpoint also restores LibTorch's generator, which
+// must stay as this run's seed left it.
+absl::StatusOr<std::shared_ptr<training::ImageClassifier>> LoadTeacher(
+    const TrainPruneConfig& config, const training::ImageDataset& train) {
+  ASSIGN_OR_RETURN(std::shared_ptr<training::ImageClassifier> teacher,
+                   training::CreateModel(teacher_model_name(config),
+                                         {.num_classes = train.num_classes,
+                                          .input_channels = train.channels,
+                                          .input_size = train.height}));
+  torch::optim::SGD unused(teacher->parameters(), torch::optim::SGDOptions(0.0));
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  const at::Tensor generator_state = generator.get_state();
+  absl::StatusOr<training::CheckpointState> loaded =
+      training::LoadCheckpoint(config.teacher_checkpoint, *teacher, unused);
+  generator.set_state(generator_state);
+  if (!loaded.ok()) {
+    return absl::Status(loaded.status().code(),
+                        absl::StrCat("teacher: ", loaded.status().message()));
+  }
+  return teacher;
+}
+
+// The pruning of one run, from flags or a recipe: one callback per modifier.
+struct PruningPlan {
+  struct AcDc {
+    pruning::AcDcPruningOptions options;
+    std::vector<std::string> parameters;
+  };
+  std::vector<PruningConfig> gradual;  // GMP and constant pruning
+  std::vector<AcDc> acdc;
+  std::vector<pruning::FilterPruningStep> filters;
+};
+
+std::vector<std::string> WeightNames(const pruning::ParamSelection& params) {
+  std::vector<std::string> names;
+  for (const std::string& layer : params.layers) names.push_back(layer + ".weight");
+  return names;
+}
+
+// Applies a loaded recipe to the run: epochs, learning rate and pruning.
 absl::Status ApplyRecipe(const pruning::Recipe& recipe, training::TrainerOptions& options,
-                         std::optional<PruningConfig>& pruning_config) {
+                         PruningPlan& plan) {
   if (recipe.epochs.start_epoch != 0) {
     return absl::UnimplementedError(absl::StrFormat(
         "%s:%d: the epoch range must start at 0", recipe.source, recipe.epochs.where.line));
   }
+  if (recipe.quantization.has_value()) {
+    return absl::UnimplementedError(
+        absl::StrFormat("%s:%d: train_prune does not apply !QuantizationModifier yet",
+                        recipe.source, recipe.quantization->where.line));
+  }
   options.epochs = static_cast<int>(recipe.epochs.end_epoch);
   if (recipe.learning_rate.has_value()) options.lr_schedule = recipe.learning_rate->options;
-  if (!recipe.acdc.empty()) return RecipeUnsupported(recipe, "!ACDCPruningModifier", recipe.acdc[0].where.line);
-  if (!recipe.filters.empty()) {
-    return RecipeUnsupported(recipe, "!FilterPruningModifier", recipe.filters[0].where.line);
+  for (const pruning::GmpModifier& gmp : recipe.gmp) {
+    plan.gradual.push_back(
+        {.schedule = {.initial_sparsity = gmp.schedule.initial_sparsity,
+                      .final_sparsity = gmp.schedule.final_sparsity,
+                      .start_epoch = static_cast<double>(gmp.schedule.begin_step),
+                      .end_epoch = static_cast<double>(gmp.schedule.end_step),
+                      .update_frequency = static_cast<double>(gmp.schedule.frequency),
+                      .global = gmp.global},
+         .parameters = WeightNames(gmp.params)});
   }
-  if (recipe.quantization.has_value()) {
-    return RecipeUnsupported(recipe, "!QuantizationModifier", recipe.quantization->where.line);
-  }
-  if (recipe.gmp.size() + recipe.constant.size() > 1) {
-    const int line = recipe.gmp.size() > 1 ? recipe.gmp[1].where.line : recipe.constant.back().where.line;
-    return RecipeUnsupported(recipe, "a second pruning modifier", line);
-  }
-  const auto weights = [](const pruning::ParamSelection& params) {
-    std::vector<std::string> names;
-    for (const std::string& layer : params.layers) names.push_back(layer + ".weight");
-    return names;
-  };
-  if (!recipe.gmp.empty()) {
-    const pruning::GmpModifier& gmp = recipe.gmp[0];
-    pruning_config = PruningConfig{
-        .schedule = {.initial_sparsity = gmp.schedule.initial_sparsity,
-                     .final_sparsity = gmp.schedule.final_sparsity,
-                     .start_epoch = static_cast<double>(gmp.schedule.begin_step),
-                     .end_epoch = static_cast<double>(gmp.schedule.end_step),
-                     .update_frequency = static_cast<double>(gmp.schedule.frequency),
-                     .global = gmp.global},
-        .parameters = weights(gmp.params)};
-  } else if (!recipe.constant.empty()) {
-    const pruning::ConstantPruningModifier& constant = recipe.constant[0];
+  for (const pruning::ConstantPruningModifier& constant : recipe.constant) {
     const double epoch = static_cast<double>(constant.schedule.begin_step);
-    pruning_config = PruningConfig{
-        .schedule = {.initial_sparsity = constant.schedule.sparsity,
-                     .final_sparsity = constant.schedule.sparsity,
-                     .start_epoch = epoch, .end_epoch = epoch, .global = constant.global},
-        .parameters = weights(constant.params)};
+    plan.gradual.push_back({.schedule = {.initial_sparsity = constant.schedule.sparsity,
+                                         .final_sparsity = constant.schedule.sparsity,
+                                         .start_epoch = epoch,
+                                         .end_epoch = epoch,
+                                         .global = constant.global},
+                            .parameters = WeightNames(constant.params)});
+  }
+  for (const pruning::AcDcModifier& acdc : recipe.acdc) {
+    plan.acdc.push_back({.options = {.schedule = acdc.schedule, .global = acdc.global},
+                         .parameters = WeightNames(acdc.params)});
+  }
+  for (const pruning::FilterPruningModifier& filters : recipe.filters) {
+    plan.filters.push_back({.convs = filters.params.layers,
+                            .fraction = filters.sparsity,
+                            .epoch = filters.epoch,
+                            .thinning = filters.thinning});
   }
   return absl::OkStatus();
+}
+
+// The callbacks that carry out a PruningPlan, and what the result says of it.
+struct Pruners {
+  std::vector<std::unique_ptr<training::TrainingCallback>> callbacks;
+  std::vector<std::string> unstructured;  // parameters under magnitude masks
+  // The first unstructured modifier's target per (fractional) epoch, for
+  // sparsity.svg; empty without one.
+  std::function<double(double)> target_sparsity;
+  const pruning::FilterPruningCallback* filters = nullptr;
+  nlohmann::json description = nlohmann::json::array();
+};
+
+absl::StatusOr<Pruners> MakePruners(const PruningPlan& plan, training::ImageClassifier& model,
+                                    const training::LayerGraph& graph,
+                                    torch::optim::Optimizer& optimizer) {
+  Pruners pruners;
+  for (const PruningConfig& gradual : plan.gradual) {
+    const std::vector<std::string> names =
+        gradual.parameters.empty() ? DefaultPrunableParameters(graph) : gradual.parameters;
+    ASSIGN_OR_RETURN(pruning::MaskedParameters masked,
+                     pruning::MaskedParameters::Create(model, names));
+    ASSIGN_OR_RETURN(std::unique_ptr<pruning::GradualPruningCallback> callback,
+                     pruning::GradualPruningCallback::Create(std::move(masked), gradual.schedule));
+    const pruning::GradualPruningOptions& s = gradual.schedule;
+    pruners.description.push_back({{"method", "gmp"},
+                                   {"initial_sparsity", s.initial_sparsity},
+                                   {"final_sparsity", s.final_sparsity},
+                                   {"start_epoch", s.start_epoch},
+                                   {"end_epoch", s.end_epoch},
+                                   {"update_frequency", s.update_frequency},
+                                   {"global", s.global},
+                                   {"parameters", names}});
+    if (!pruners.target_sparsity) {
+      pruners.target_sparsity = [gmp = callback.get()](double epoch) {
+        return gmp->TargetSparsityAtEpoch(epoch);
+      };
+    }
+    pruners.unstructured.insert(pruners.unstructured.end(), names.begin(), names.end());
+    pruners.callbacks.push_back(std::move(callback));
+  }
+  for (const PruningPlan::AcDc& acdc : plan.acdc) {
+    ASSIGN_OR_RETURN(pruning::MaskedParameters masked,
+                     pruning::MaskedParameters::Create(model, acdc.parameters));
+    ASSIGN_OR_RETURN(std::unique_ptr<pruning::AcDcPruningCallback> callback,
+                     pruning::AcDcPruningCallback::Create(std::move(masked), acdc.options,
+                                                          &optimizer));
+    const pruning::AcDcScheduleOptions& s = acdc.options.schedule;
+    pruners.description.push_back({{"method", "acdc"},
+                                   {"sparsity", s.sparsity},
+                                   {"start_epoch", s.begin_step},
+                                   {"phase_epochs", s.phase_steps},
+                                   {"fine_tune_epoch", s.fine_tune_step},
+                                   {"global", acdc.options.global},
+                                   {"parameters", acdc.parameters}});
+    if (!pruners.target_sparsity) {
+      pruners.target_sparsity = [acdc = callback.get()](double epoch) {
+        return acdc->TargetSparsityAtEpoch(epoch);
+      };
+    }
+    pruners.unstructured.insert(pruners.unstructured.end(), acdc.parameters.begin(),
+                                acdc.parameters.end());
+    pruners.callbacks.push_back(std::move(callback));
+  }
+  if (!plan.filters.empty()) {
+    ASSIGN_OR_RETURN(std::unique_ptr<pruning::FilterPruningCallback> callback,
+                     pruning::FilterPruningCallback::Create(model, graph, plan.filters));
+    for (const pruning::FilterPruningStep& step : plan.filters) {
+      pruners.description.push_back({{"method", "filters"},
+                                     {"fraction", step.fraction},
+                                     {"epoch", step.epoch},
+                                     {"thinning", step.thinning},
+                                     {"layers", step.convs}});
+    }
+    pruners.filters = callback.get();
+    pruners.callbacks.push_back(std::move(callback));
+  }
+  return pruners;
+}
+
+// The model's float tensors (parameters and buffers) as framework-free copies.
+absl::StatusOr<pruning::TensorMap> ModelTensors(training::ImageClassifier& model) {
+  pruning::TensorMap tensors;
+  try {
+    const auto add = [&](const std::string& name, const torch::Tensor& tensor) {
+      if (!c10::isFloatingType(tensor.scalar_type())) return;  // num_batches_tracked
+      const torch::Tensor t = tensor.detach().to(torch::kCPU, torch::kFloat).contiguous();
+      tensors[name] = {t.sizes().vec(),
+                       std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel())};
+    };
+    for (const auto& item : model.named_parameters()) add(item.key(), item.value());
+    for (const auto& item : model.named_buffers()) add(item.key(), item.value());
+  } catch (const c10::Error& error) {
+    return absl::InternalError(
+        absl::StrCat("cannot copy the model's tensors: ", error.what_without_backtrace()));
+  }
+  return tensors;
+}
+
+struct ThinnedModel {
+  onnx::ModelProto onnx;
+  int64_t parameters = 0;
+  int64_t macs = 0;
+};
+
+// The trained model with the filters in `kept` physically removed
+// (thinning.h), as ONNX. The removed channels are zero in `model`, so the
+// thinned model computes what the trained one does.
+absl::StatusOr<ThinnedModel> ThinModel(training::ImageClassifier& model,
+                                       const training::LayerGraph& graph,
+                                       const std::map<std::string, std::vector<int64_t>>& kept) {
+  ASSIGN_OR_RETURN(pruning::TensorMap tensors, ModelTensors(model));
+  ASSIGN_OR_RETURN(const pruning::ThinningPlan plan, pruning::PlanThinning(graph, kept));
+  ASSIGN_OR_RETURN(const training::LayerGraph thinned, pruning::ThinGraph(graph, plan));
+  RETURN_IF_ERROR(pruning::ThinTensors(graph, plan, tensors));
+  training::ParameterLookup lookup;
+  for (const auto& [name, tensor] : tensors) lookup[name] = {tensor.shape, tensor.values};
+  ThinnedModel result;
+  ASSIGN_OR_RETURN(result.onnx, training::ExportOnnx(thinned, lookup));
+  ASSIGN_OR_RETURN(result.macs, training::CountMacs(thinned));
+  for (const auto& item : model.named_parameters()) {
+    result.parameters += static_cast<int64_t>(tensors.at(item.key()).values.size());
+  }
+  return result;
 }
 
 absl::Status MakeDirectory(const std::string& dir) {
@@ -168,9 +335,9 @@ absl::Status WriteText(const std::string& path, const std::string& text) {
 
 // sparsity.svg and accuracy.svg from the epoch history.
 absl::Status WritePlots(const std::string& dir, const std::vector<MetricValues>& history,
-                        const pruning::GradualPruningCallback* pruner, int num_epochs) {
+                        const std::function<double(double)>& target_sparsity, int num_epochs) {
   Series top1 = {"test top-1", {}}, train_top1 = {"train top-1", {}};
-  Series measured = {"measured", {}}, target = {"target (cubic)", {}};
+  Series measured = {"measured", {}}, target = {"target", {}};
   for (const MetricValues& row : history) {
     const double epoch = row.at("epoch");
     if (row.count("val_top1")) top1.points.emplace_back(epoch, row.at("val_top1"));
@@ -184,9 +351,9 @@ absl::Status WritePlots(const std::string& dir, const std::vector<MetricValues>&
                                 .y_range = {{0, 100}}}));
     RETURN_IF_ERROR(WriteText(dir + "/accuracy.svg", svg));
   }
-  if (pruner != nullptr) {
+  if (target_sparsity) {
     for (int i = 0; i <= 4 * num_epochs; ++i) {
-      target.points.emplace_back(i / 4.0, pruner->TargetSparsityAtEpoch(i / 4.0));
+      target.points.emplace_back(i / 4.0, target_sparsity(i / 4.0));
     }
     ASSIGN_OR_RETURN(const std::string svg,
                      RenderSvg({.title = "Sparsity schedule", .x_label = "epoch",
@@ -227,7 +394,8 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
 
   training::TrainerOptions options = config.trainer;
   options.num_classes = data.train.num_classes;
-  std::optional<PruningConfig> pruning_config = config.pruning;
+  PruningPlan plan;
+  if (config.pruning.has_value()) plan.gradual.push_back(*config.pruning);
   std::optional<pruning::Recipe> recipe;
   if (!config.recipe_path.empty()) {
     if (config.pruning.has_value()) {
@@ -237,7 +405,12 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     ASSIGN_OR_RETURN(recipe, pruning::ParseRecipe(text, {.source = config.recipe_path,
                                                          .overrides = config.recipe_overrides,
                                                          .graph = &graph}));
-    RETURN_IF_ERROR(ApplyRecipe(*recipe, options, pruning_config));
+    RETURN_IF_ERROR(ApplyRecipe(*recipe, options, plan));
+  }
+  std::shared_ptr<training::ImageClassifier> teacher;
+  if (!config.teacher_checkpoint.empty()) {
+    ASSIGN_OR_RETURN(teacher, LoadTeacher(config, data.train));
+    options.teacher = teacher.get();
   }
   const bool distributed = config.data_parallel.world_size > 1;
   const bool writes_outputs = !config.output_dir.empty() && config.data_parallel.rank == 0;
@@ -257,25 +430,16 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     if (config.output_dir.empty()) {
       return absl::InvalidArgumentError("resuming needs an output folder with a checkpoint");
     }
-    RETURN_IF_ERROR(trainer->Resume(options.checkpoint_path));
+    RETURN_IF_ERROR(trainer->Resume(config.output_dir + "/checkpoint.pt"));
   }
   const EvalStats before = training::Evaluate(*model, test);
 
-  std::unique_ptr<pruning::GradualPruningCallback> pruner;
-  std::vector<std::string> pruned;
-  if (pruning_config.has_value()) {
-    pruned = pruning_config->parameters.empty() ? DefaultPrunableParameters(graph)
-                                                : pruning_config->parameters;
-    ASSIGN_OR_RETURN(pruning::MaskedParameters masked,
-                     pruning::MaskedParameters::Create(*model, pruned));
-    ASSIGN_OR_RETURN(pruner, pruning::GradualPruningCallback::Create(std::move(masked),
-                                                                     pruning_config->schedule));
-  }
+  ASSIGN_OR_RETURN(Pruners pruners, MakePruners(plan, *model, graph, trainer->optimizer()));
   EpochLog epoch_log(log, options.epochs);
   std::vector<training::TrainingCallback*> callbacks;
   // Gradients are averaged over ranks before pruning masks them.
   if (all_reduce != nullptr) callbacks.push_back(all_reduce.get());
-  if (pruner != nullptr) callbacks.push_back(pruner.get());
+  for (const auto& pruner : pruners.callbacks) callbacks.push_back(pruner.get());
   callbacks.push_back(&epoch_log);
   std::unique_ptr<training::BatchSource> batches;
   const bool augment = config.augment.value_or(data.train.channels == 3);
@@ -309,7 +473,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
                                 parameter.value().eq(0).sum().item<int64_t>()};
   }
   ASSIGN_OR_RETURN(const pruning::SparsityReport report,
-                   pruning::MakeSparsityReport(graph, tensors, pruned));
+                   pruning::MakeSparsityReport(graph, tensors, pruners.unstructured));
 
   nlohmann::json result = NewResult("train_prune", config.seed, config.flags);
   result["model"] = config.model;
@@ -328,16 +492,22 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   result["train_seconds"] = train_seconds;
   result["epochs"] = trained.history;
   result["sparsity_report"] = ReportJson(report);
-  if (pruning_config.has_value()) {
-    const pruning::GradualPruningOptions& s = pruning_config->schedule;
-    result["pruning"] = {{"method", "gmp"},
-                         {"initial_sparsity", s.initial_sparsity},
-                         {"final_sparsity", s.final_sparsity},
-                         {"start_epoch", s.start_epoch},
-                         {"end_epoch", s.end_epoch},
-                         {"update_frequency", s.update_frequency},
-                         {"global", s.global},
-                         {"parameters", pruned}};
+  result["pruning"] = pruners.description;
+  if (!config.teacher_checkpoint.empty()) {
+    result["distillation"] = {{"teacher_checkpoint", config.teacher_checkpoint},
+                              {"teacher_model", teacher_model_name(config)},
+                              {"temperature", options.distillation_temperature},
+                              {"alpha", options.distillation_alpha}};
+  }
+  std::optional<ThinnedModel> thinned;
+  if (pruners.filters != nullptr && !pruners.filters->thinned_filters().empty()) {
+    ASSIGN_OR_RETURN(thinned, ThinModel(*model, graph, pruners.filters->thinned_filters()));
+    ASSIGN_OR_RETURN(const int64_t macs, training::CountMacs(graph));
+    result["thinning"] = {{"parameters_before", training::CountParameters(*model)},
+                          {"parameters_after", thinned->parameters},
+                          {"macs_before", macs},
+                          {"macs_after", thinned->macs},
+                          {"kept_filters", pruners.filters->thinned_filters()}};
   }
   const std::string table = pruning::FormatSparsityTable(report);
   if (log != nullptr) std::fprintf(log, "%s", table.c_str());
@@ -365,17 +535,23 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     if (recipe.has_value()) {
       RETURN_IF_ERROR(WriteText(dir + "/recipe.yaml", pruning::RecipeToYaml(*recipe)));
     }
-    RETURN_IF_ERROR(WritePlots(dir, trained.history, pruner.get(), options.epochs));
+    RETURN_IF_ERROR(WritePlots(dir, trained.history, pruners.target_sparsity, options.epochs));
     const std::string onnx_path = dir + "/model.onnx";
-    RETURN_IF_ERROR(training::ExportOnnxFile(*model, onnx_path));
+    ASSIGN_OR_RETURN(const onnx::ModelProto trained_onnx, training::ExportOnnx(*model));
+    RETURN_IF_ERROR(training::WriteOnnxFile(thinned.has_value() ? thinned->onnx : trained_onnx,
+                                            onnx_path));
     struct stat info;
     result["onnx_bytes"] = stat(onnx_path.c_str(), &info) == 0 ? static_cast<int64_t>(info.st_size) : -1;
+    if (thinned.has_value()) {
+      // What thinning saved: the same model with the filters kept as zeros.
+      result["thinning"]["onnx_bytes_before"] = static_cast<int64_t>(trained_onnx.ByteSizeLong());
+    }
     result["artifacts"] = {{"checkpoint", dir + "/checkpoint.pt"},
                            {"onnx", onnx_path},
                            {"result", dir + "/result.json"},
                            {"sparsity_table", dir + "/sparsity.txt"},
                            {"accuracy_plot", dir + "/accuracy.svg"}};
-    if (pruner != nullptr) result["artifacts"]["sparsity_plot"] = dir + "/sparsity.svg";
+    if (pruners.target_sparsity) result["artifacts"]["sparsity_plot"] = dir + "/sparsity.svg";
     if (recipe.has_value()) result["artifacts"]["recipe"] = dir + "/recipe.yaml";
     RETURN_IF_ERROR(WriteJsonFile(dir + "/result.json", result));
   }

@@ -8,14 +8,18 @@
 //      optionally continue from a checkpoint
 //      (`resume`, the run's own) .
 //   3. Evaluate before training (the dense or loaded baseline).
-//   4. Train with Trainer; when pruning is configured, a
-//      GradualPruningCallback masks the selected weights on its schedule.
+//   4. Train with Trainer (distilling from a teacher checkpoint if given);
+//      each pruning modifier is a training callback: GMP and constant
+//      pruning (GradualPruningCallback), AC/DC (AcDcPruningCallback) and L1
+//      filter pruning (FilterPruningCallback).
 //   5. Evaluate after; build the sparsity report (per layer non-zeros, bytes
 //      dense and bitmap-encoded, MACs dense and effective).
-//   6. Write into `output_dir`: checkpoint.pt, model.onnx (BatchNorm folded;
-//      pruned weights stored as zeros), result.json, sparsity.txt,
-//      sparsity.svg (target and measured sparsity per epoch) and
-//      accuracy.svg (test top-1 per epoch).
+//   6. Write into `output_dir`: checkpoint.pt (the model as trained, removed
+//      filters zero, so a run resumes), model.onnx (BatchNorm folded; pruned
+//      weights stored as zeros; filters removed by thinning modifiers
+//      physically gone, with their BatchNorm entries and the next layer's
+//      input channels), result.json, sparsity.txt, sparsity.svg (target and
+//      measured sparsity per epoch) and accuracy.svg (test top-1 per epoch).
 // The result JSON (schema in README) names every figure; a run whose loss
 // diverged or whose accuracy fell to chance is flagged "ruined".
 #ifndef EDGECOMPRESS_TOOLS_TRAIN_PRUNE_PIPELINE_H_
@@ -62,6 +66,11 @@ struct TrainPruneConfig {
   // variable overrides. The effective recipe is written as recipe.yaml.
   std::string recipe_path;
   std::vector<std::string> recipe_overrides;
+  // Knowledge distillation (TrainerOptions::distillation_*) from a
+  // checkpoint.pt of `teacher_model` (empty: `model`) trained on the same
+  // dataset; empty path: none.
+  std::string teacher_checkpoint;
+  std::string teacher_model;
   // Data-parallel training over processes when world_size > 1: batch_size is
   // the global batch, split evenly over the ranks; only rank 0 writes
   // output_dir (the others return their result).
