@@ -131,7 +131,8 @@ bool ConvOutputExtent(size_t input, uint32_t pad_before, uint32_t pad_after, uin
 // Member order is destruction order reversed: `runtime` goes first, while the
 // pool it runs on, the weights it points to and the input buffer still exist.
 struct Runtime::State {
-  std::vector<std::shared_ptr<const std::vector<float>>> static_weights;
+  // Float and int8 weights, biases and per-channel scales, of any element type.
+  std::vector<std::shared_ptr<const void>> static_weights;
   std::vector<float> padded_input;  // input_size floats + XNN_EXTRA_BYTES
   float* bound_output = nullptr;    // output pointer given to the last xnn_setup_runtime
   std::unique_ptr<pthreadpool, ThreadpoolDeleter> threadpool;
@@ -164,6 +165,9 @@ const char* GraphBuilder::OpName(OpType type) {
     case OpType::kSoftmax: return "softmax";
     case OpType::kReshape: return "reshape";
     case OpType::kConstantPad: return "constant_pad";
+    case OpType::kConvert: return "convert";
+    case OpType::kQuantizedConv2D: return "quantized_conv2d";
+    case OpType::kQuantizedDepthwiseConv2D: return "quantized_depthwise_conv2d";
   }
   return "unknown op";
 }
@@ -186,16 +190,53 @@ absl::Status GraphBuilder::CheckActivation(ValueId value, const char* op) const 
   return absl::OkStatus();
 }
 
+absl::Status GraphBuilder::CheckFloatActivation(ValueId value, const char* op) const {
+  RETURN_IF_ERROR(CheckActivation(value, op));
+  if (quantizations_[value].has_value()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: value %d is int8; this op needs fp32 (dequantize it first)", op, value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GraphBuilder::CheckInt8Activation(ValueId value, const char* op) const {
+  RETURN_IF_ERROR(CheckActivation(value, op));
+  if (!quantizations_[value].has_value()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: value %d is fp32; this op needs int8 (quantize it first)", op, value));
+  }
+  return absl::OkStatus();
+}
+
 ValueId GraphBuilder::AddValue(std::vector<size_t> shape) {
   values_.push_back(std::move(shape));
   constants_.push_back(nullptr);
+  quantizations_.push_back(std::nullopt);
   return static_cast<ValueId>(values_.size() - 1);
 }
 
 ValueId GraphBuilder::AddNode(Node node, std::vector<size_t> output_shape) {
   node.output = AddValue(std::move(output_shape));
+  // Ops that only move or select int8 values keep their input's parameters
+  // (XNNPACK requires it of max pooling; for the others it makes them exact).
+  const bool keeps_quantization = node.type == OpType::kClamp || node.type == OpType::kMaxPool2D ||
+                                  node.type == OpType::kReshape ||
+                                  node.type == OpType::kConstantPad;
+  if (keeps_quantization) quantizations_[node.output] = quantizations_[node.inputs[0]];
   nodes_.push_back(std::move(node));
   return nodes_.back().output;
+}
+
+ValueId GraphBuilder::AddQuantizedNode(Node node, std::vector<size_t> output_shape,
+                                       const Int8Quantization& quantization) {
+  const ValueId output = AddNode(std::move(node), std::move(output_shape));
+  quantizations_[output] = quantization;
+  return output;
+}
+
+const Int8Quantization* GraphBuilder::quantization(ValueId value) const {
+  assert(value < values_.size());
+  return quantizations_[value].has_value() ? &*quantizations_[value] : nullptr;
 }
 
 bool GraphBuilder::is_constant(ValueId value) const {
@@ -244,10 +285,13 @@ absl::StatusOr<ValueId> GraphBuilder::AddInput(absl::Span<const size_t> shape) {
   return input_;
 }
 
-absl::StatusOr<ValueId> GraphBuilder::AddConv2D(ValueId input, const Conv2DParams& params,
-                                                absl::Span<const float> filter,
-                                                absl::Span<const float> bias) {
-  constexpr const char* kOp = "conv2d";
+// Validates a convolution of `input` (see AddConv2D) and returns its NHWC
+// output shape; `filter_size` and `bias_size` are the element counts given.
+absl::StatusOr<std::vector<size_t>> GraphBuilder::CheckConv2D(ValueId input,
+                                                              const Conv2DParams& params,
+                                                              size_t filter_size_given,
+                                                              size_t bias_size,
+                                                              const char* kOp) const {
   RETURN_IF_ERROR(CheckActivation(input, kOp));
   const std::vector<size_t>& in = values_[input];
   if (in.size() != 4) {
@@ -282,14 +326,15 @@ absl::StatusOr<ValueId> GraphBuilder::AddConv2D(ValueId input, const Conv2DParam
   size_t filter_size = 0;
   if (!CheckedProduct({p.output_channels, p.kernel_height, p.kernel_width, group_input_channels},
                       &filter_size) ||
-      filter.size() != filter_size) {
+      filter_size_given != filter_size) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: filter has %d floats, expected OHWI [%d, %d, %d, %d]", kOp, filter.size(),
+        "%s: filter has %d %s, expected OHWI [%d, %d, %d, %d]", kOp, filter_size_given,
+        quantizations_[input].has_value() ? "int8 values" : "floats",
         p.output_channels, p.kernel_height, p.kernel_width, group_input_channels));
   }
-  if (!bias.empty() && bias.size() != p.output_channels) {
+  if (bias_size != 0 && bias_size != p.output_channels) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: bias has %d floats, expected %d (output_channels) or none", kOp, bias.size(),
+        "%s: bias has %d floats, expected %d (output_channels) or none", kOp, bias_size,
         p.output_channels));
   }
   size_t out_height = 0, out_width = 0;
@@ -308,6 +353,17 @@ absl::StatusOr<ValueId> GraphBuilder::AddConv2D(ValueId input, const Conv2DParam
     return absl::InvalidArgumentError(
         absl::StrFormat("%s: output shape %s has too many elements", kOp, ShapeString(out)));
   }
+  return out;
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddConv2D(ValueId input, const Conv2DParams& params,
+                                                absl::Span<const float> filter,
+                                                absl::Span<const float> bias) {
+  RETURN_IF_ERROR(CheckFloatActivation(input, "conv2d"));
+  ASSIGN_OR_RETURN(std::vector<size_t> out,
+                   CheckConv2D(input, params, filter.size(), bias.size(), "conv2d"));
+  const Conv2DParams& p = params;
+  const size_t group_input_channels = p.input_channels / p.groups;
   Node node;
   node.inputs = {input};
   node.conv = params;
@@ -351,7 +407,7 @@ absl::StatusOr<ValueId> GraphBuilder::AddClamp(ValueId input, float output_min,
 
 absl::StatusOr<ValueId> GraphBuilder::AddGlobalAveragePool(ValueId input) {
   constexpr const char* kOp = "global_average_pool";
-  RETURN_IF_ERROR(CheckActivation(input, kOp));
+  RETURN_IF_ERROR(CheckFloatActivation(input, kOp));
   const std::vector<size_t>& in = values_[input];
   if (in.size() != 4) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -368,7 +424,7 @@ absl::StatusOr<ValueId> GraphBuilder::AddFullyConnected(ValueId input,
                                                         absl::Span<const float> weights,
                                                         absl::Span<const float> bias) {
   constexpr const char* kOp = "fully_connected";
-  RETURN_IF_ERROR(CheckActivation(input, kOp));
+  RETURN_IF_ERROR(CheckFloatActivation(input, kOp));
   if (params.input_channels == 0 || params.output_channels == 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: input_channels (%d) and output_channels (%d) must be positive", kOp,
@@ -426,6 +482,8 @@ absl::StatusOr<ValueId> GraphBuilder::AddPool2D(OpType type, ValueId input,
                                                 const Pool2DParams& params) {
   const char* op = OpName(type);
   RETURN_IF_ERROR(CheckActivation(input, op));
+  const bool is_int8 = quantizations_[input].has_value();
+  if (is_int8 && type != OpType::kMaxPool2D) RETURN_IF_ERROR(CheckFloatActivation(input, op));
   const std::vector<size_t>& in = values_[input];
   if (in.size() != 4) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -469,6 +527,11 @@ absl::StatusOr<ValueId> GraphBuilder::AddPool2D(OpType type, ValueId input,
   if (p.pooling_width == 1) normalized.dilation_width = 1;
   const bool dilated = normalized.dilation_height > 1 || normalized.dilation_width > 1;
   const bool padded = (p.padding_top | p.padding_right | p.padding_bottom | p.padding_left) != 0;
+  if (is_int8 && ((dilated && padded) || (p.pooling_height == 1 && p.pooling_width == 1))) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: int8 value %d with a 1x1 or dilated padded window; only fp32 is supported there", op,
+        input));
+  }
   if (type == OpType::kMaxPool2D && dilated && padded) {
     // At ae108ef dilated max pooling replaces a padding tap by an input pixel
     // that may lie outside the window (or past the bottom/right edge), and
@@ -515,6 +578,10 @@ absl::StatusOr<ValueId> GraphBuilder::AddBinary(OpType type, ValueId a, ValueId 
   const char* op = OpName(type);
   RETURN_IF_ERROR(CheckValue(a, op));
   RETURN_IF_ERROR(CheckValue(b, op));
+  if (quantizations_[a].has_value() || quantizations_[b].has_value()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: value %d or %d is int8; use AddQuantizedAdd or dequantize first", op, a, b));
+  }
   if (is_constant(a) && is_constant(b)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: both operands (values %d and %d) are constants; fold them before building", op, a,
@@ -549,7 +616,7 @@ absl::StatusOr<ValueId> GraphBuilder::AddMultiply(ValueId a, ValueId b) {
 }
 
 absl::StatusOr<ValueId> GraphBuilder::AddUnary(OpType type, ValueId input) {
-  RETURN_IF_ERROR(CheckActivation(input, OpName(type)));
+  RETURN_IF_ERROR(CheckFloatActivation(input, OpName(type)));
   Node node;
   node.type = type;
   node.inputs = {input};
@@ -618,6 +685,167 @@ absl::StatusOr<ValueId> GraphBuilder::AddConstantPad(ValueId input,
   return AddNode(std::move(node), std::move(out));
 }
 
+namespace {
+
+absl::Status CheckQuantization(const Int8Quantization& q, const char* op) {
+  if (!std::isfinite(q.scale) || !(q.scale > 0.0f) || q.zero_point < -128 || q.zero_point > 127) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: int8 parameters scale %g, zero point %d; need a finite scale > 0 and a zero point "
+        "in [-128, 127]",
+        op, q.scale, q.zero_point));
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+std::shared_ptr<const std::vector<T>> CopyPaddedAs(absl::Span<const T> data) {
+  auto copy = std::make_shared<std::vector<T>>();
+  const size_t extra = (XNN_EXTRA_BYTES + sizeof(T) - 1) / sizeof(T);
+  copy->reserve(data.size() + extra);
+  copy->assign(data.begin(), data.end());
+  copy->resize(data.size() + extra, T{0});
+  return copy;
+}
+
+}  // namespace
+
+absl::StatusOr<ValueId> GraphBuilder::AddQuantize(ValueId input,
+                                                  const Int8Quantization& quantization) {
+  RETURN_IF_ERROR(CheckFloatActivation(input, "quantize"));
+  RETURN_IF_ERROR(CheckQuantization(quantization, "quantize"));
+  Node node;
+  node.type = OpType::kConvert;
+  node.inputs = {input};
+  return AddQuantizedNode(std::move(node), values_[input], quantization);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddDequantize(ValueId input) {
+  RETURN_IF_ERROR(CheckInt8Activation(input, "dequantize"));
+  Node node;
+  node.type = OpType::kConvert;
+  node.inputs = {input};
+  return AddNode(std::move(node), values_[input]);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddQuantizedConv2D(ValueId input, const Conv2DParams& params,
+                                                         absl::Span<const int8_t> filter,
+                                                         absl::Span<const float> filter_scales,
+                                                         absl::Span<const float> bias,
+                                                         const Int8Quantization& output) {
+  constexpr const char* kOp = "quantized_conv2d";
+  RETURN_IF_ERROR(CheckInt8Activation(input, kOp));
+  RETURN_IF_ERROR(CheckQuantization(output, kOp));
+  ASSIGN_OR_RETURN(std::vector<size_t> out,
+                   CheckConv2D(input, params, filter.size(), bias.size(), kOp));
+  const Conv2DParams& p = params;
+  if (filter_scales.size() != p.output_channels) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %d filter scales for %d output channels", kOp, filter_scales.size(),
+        p.output_channels));
+  }
+  for (size_t o = 0; o < filter_scales.size(); ++o) {
+    if (!std::isfinite(filter_scales[o]) || !(filter_scales[o] > 0.0f)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: filter scale %d is %g; must be finite and > 0", kOp, o, filter_scales[o]));
+    }
+  }
+  // int32 bias at scale input_scale * filter_scale[o], rounded half to even
+  // and saturated (ONNX QLinearConv and TFLite store it so).
+  const double input_scale = quantizations_[input]->scale;
+  std::vector<int32_t> int32_bias(p.output_channels, 0);
+  std::vector<float> bias_scales(p.output_channels);
+  for (size_t o = 0; o < p.output_channels; ++o) {
+    bias_scales[o] = static_cast<float>(input_scale * filter_scales[o]);
+    if (bias.empty()) continue;
+    const double q = std::nearbyint(bias[o] / (input_scale * double{filter_scales[o]}));
+    int32_bias[o] = static_cast<int32_t>(
+        std::clamp(q, double{std::numeric_limits<int32_t>::min()},
+                   double{std::numeric_limits<int32_t>::max()}));
+  }
+  const size_t group_input_channels = p.input_channels / p.groups;
+  Node node;
+  node.inputs = {input};
+  node.conv = params;
+  if (p.groups > 1 && group_input_channels == 1) {
+    // [O, KH, KW] -> [1, KH, KW, O], as in AddConv2D.
+    node.type = OpType::kQuantizedDepthwiseConv2D;
+    const size_t taps = static_cast<size_t>(p.kernel_height) * p.kernel_width;
+    std::vector<int8_t> hwo(filter.size());
+    for (size_t o = 0; o < p.output_channels; ++o) {
+      for (size_t t = 0; t < taps; ++t) hwo[t * p.output_channels + o] = filter[o * taps + t];
+    }
+    node.int8_weights = CopyPaddedAs<int8_t>(hwo);
+    node.weights_shape = {1, p.kernel_height, p.kernel_width, p.output_channels};
+  } else {
+    node.type = OpType::kQuantizedConv2D;
+    node.int8_weights = CopyPaddedAs(filter);
+    node.weights_shape = {p.output_channels, p.kernel_height, p.kernel_width,
+                          group_input_channels};
+  }
+  node.weight_scales = CopyPaddedAs(filter_scales);
+  node.bias_scales = CopyPaddedAs<float>(bias_scales);
+  node.int32_bias = CopyPaddedAs<int32_t>(int32_bias);
+  return AddQuantizedNode(std::move(node), std::move(out), output);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddQuantizedFullyConnected(
+    ValueId input, const FullyConnectedParams& params, absl::Span<const int8_t> weights,
+    absl::Span<const float> weight_scales, absl::Span<const float> bias,
+    const Int8Quantization& output) {
+  constexpr const char* kOp = "quantized_fully_connected";
+  RETURN_IF_ERROR(CheckInt8Activation(input, kOp));
+  const std::vector<size_t> in = values_[input];
+  if (in.size() != 2 || in[1] != params.input_channels) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: input value %d has shape %s, expected [M, %d]", kOp, input, ShapeString(in),
+        params.input_channels));
+  }
+  Conv2DParams conv;
+  conv.input_channels = params.input_channels;
+  conv.output_channels = params.output_channels;
+  conv.kernel_height = conv.kernel_width = 1;
+  const size_t as_image[] = {in[0], 1, 1, in[1]};
+  ASSIGN_OR_RETURN(const ValueId image, AddReshape(input, as_image));
+  ASSIGN_OR_RETURN(const ValueId y,
+                   AddQuantizedConv2D(image, conv, weights, weight_scales, bias, output));
+  const size_t as_rows[] = {in[0], params.output_channels};
+  return AddReshape(y, as_rows);
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddQuantizedAdd(ValueId a, ValueId b,
+                                                      const Int8Quantization& output) {
+  constexpr const char* kOp = "quantized_add";
+  RETURN_IF_ERROR(CheckInt8Activation(a, kOp));
+  RETURN_IF_ERROR(CheckInt8Activation(b, kOp));
+  RETURN_IF_ERROR(CheckQuantization(output, kOp));
+  // AddBinary checks the shapes; it rejects int8, so validate a float twin.
+  const std::optional<Int8Quantization> qa = quantizations_[a], qb = quantizations_[b];
+  quantizations_[a].reset();
+  quantizations_[b].reset();
+  absl::StatusOr<ValueId> sum = AddBinary(OpType::kAdd, a, b);
+  quantizations_[a] = qa;
+  quantizations_[b] = qb;
+  if (!sum.ok()) return sum.status();
+  quantizations_[*sum] = output;
+  return *sum;
+}
+
+absl::StatusOr<ValueId> GraphBuilder::AddQuantizedGlobalAveragePool(
+    ValueId input, const Int8Quantization& output) {
+  constexpr const char* kOp = "quantized_global_average_pool";
+  RETURN_IF_ERROR(CheckInt8Activation(input, kOp));
+  RETURN_IF_ERROR(CheckQuantization(output, kOp));
+  const std::vector<size_t>& in = values_[input];
+  if (in.size() != 4) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: input value %d has shape %s, expected 4D NHWC", kOp, input, ShapeString(in)));
+  }
+  Node node;
+  node.type = OpType::kGlobalAveragePool;
+  node.inputs = {input};
+  return AddQuantizedNode(std::move(node), {in[0], 1, 1, in[3]}, output);
+}
+
 absl::Status GraphBuilder::MarkOutput(ValueId value) {
   RETURN_IF_ERROR(CheckValue(value, "output"));
   if (has_output_) {
@@ -632,6 +860,10 @@ absl::Status GraphBuilder::MarkOutput(ValueId value) {
   if (is_constant(value)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "output: value %d is a constant; an output must be produced by an op", value));
+  }
+  if (quantizations_[value].has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("output: value %d is int8; dequantize it to fp32 first", value));
   }
   output_ = value;
   has_output_ = true;
@@ -701,9 +933,18 @@ absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
     const std::string where =
         absl::StrFormat("for node %d (%s)", i, OpName(node.type));
     const bool is_output = node.output == output_;
-    if (xnn_status status = define_tensor(
-            values_[node.output], nullptr, is_output ? kOutputExternalId : XNN_INVALID_VALUE_ID,
-            is_output ? XNN_VALUE_FLAG_EXTERNAL_OUTPUT : 0, &xnn_ids[node.output]);
+    const std::vector<size_t>& out_dims = values_[node.output];
+    const std::optional<Int8Quantization>& out_q = quantizations_[node.output];
+    if (xnn_status status =
+            out_q.has_value()
+                ? xnn_define_quantized_tensor_value(
+                      subgraph.get(), xnn_datatype_qint8, out_q->zero_point, out_q->scale,
+                      out_dims.size(), out_dims.data(), nullptr, XNN_INVALID_VALUE_ID,
+                      /*flags=*/0, &xnn_ids[node.output])
+                : define_tensor(out_dims, nullptr,
+                                is_output ? kOutputExternalId : XNN_INVALID_VALUE_ID,
+                                is_output ? XNN_VALUE_FLAG_EXTERNAL_OUTPUT : 0,
+                                &xnn_ids[node.output]);
         status != xnn_status_success) {
       return XnnError(status, absl::StrCat("xnn_define_tensor_value of the output ", where));
     }
@@ -725,12 +966,39 @@ absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
       }
       state->static_weights.push_back(node.bias);
     }
+    if (node.int8_weights != nullptr) {
+      // Per output channel: axis 0 of OHWI, axis 3 of the depthwise [1, KH, KW, O].
+      const size_t channel_dim = node.type == OpType::kQuantizedDepthwiseConv2D ? 3 : 0;
+      if (xnn_status status = xnn_define_channelwise_quantized_tensor_value(
+              subgraph.get(), xnn_datatype_qcint8, node.weight_scales->data(),
+              node.weights_shape.size(), channel_dim, node.weights_shape.data(),
+              node.int8_weights->data(), XNN_INVALID_VALUE_ID, /*flags=*/0, &weights_id);
+          status != xnn_status_success) {
+        return XnnError(status, absl::StrCat("xnn_define_channelwise_quantized_tensor_value of "
+                                             "the weights ", where));
+      }
+      const size_t dims[] = {values_[node.output].back()};
+      if (xnn_status status = xnn_define_channelwise_quantized_tensor_value(
+              subgraph.get(), xnn_datatype_qcint32, node.bias_scales->data(), 1,
+              /*channel_dim=*/0, dims, node.int32_bias->data(), XNN_INVALID_VALUE_ID,
+              /*flags=*/0, &bias_id);
+          status != xnn_status_success) {
+        return XnnError(status, absl::StrCat("xnn_define_channelwise_quantized_tensor_value of "
+                                             "the bias ", where));
+      }
+      // XNNPACK keeps the scale pointers until the runtime packs the weights.
+      state->static_weights.push_back(node.int8_weights);
+      state->static_weights.push_back(node.weight_scales);
+      state->static_weights.push_back(node.bias_scales);
+      state->static_weights.push_back(node.int32_bias);
+    }
 
     const uint32_t in = xnn_ids[node.inputs[0]], out = xnn_ids[node.output];
     xnn_status status = xnn_status_success;
     const char* call = "";
     switch (node.type) {
-      case OpType::kConv2D: {
+      case OpType::kConv2D:
+      case OpType::kQuantizedConv2D: {
         const Conv2DParams& p = node.conv;
         call = "xnn_define_convolution_2d";
         status = xnn_define_convolution_2d(
@@ -757,6 +1025,7 @@ absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
                                             bias_id, out, /*flags=*/0);
         break;
       case OpType::kDepthwiseConv2D:
+      case OpType::kQuantizedDepthwiseConv2D:
       case OpType::kSubsample2D: {
         const Conv2DParams& p = node.conv;
         call = "xnn_define_depthwise_convolution_2d";
@@ -814,6 +1083,10 @@ absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
                                            out, /*flags=*/0);
         break;
       }
+      case OpType::kConvert:
+        call = "xnn_define_convert";
+        status = xnn_define_convert(subgraph.get(), in, out, /*flags=*/0);
+        break;
       case OpType::kConstantPad:
         call = "xnn_define_static_constant_pad";
         status = xnn_define_static_constant_pad(subgraph.get(), node.pre_padding.data(),

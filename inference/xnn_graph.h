@@ -68,8 +68,22 @@
 //     shared with every Runtime built from it, so either may be destroyed first.
 //   - A Runtime owns its xnn_runtime and pthreadpool (RAII, movable, not
 //     copyable); the runtime is deleted before the pool it runs on.
+// Int8 (XNNPACK QS8). A value is either fp32 or qint8 with one
+// Int8Quantization (real = scale * (q - zero_point)). AddQuantize and
+// AddDequantize are XNNPACK converts at the float/int8 boundaries;
+// AddQuantizedConv2D and AddQuantizedFullyConnected take int8 weights with one
+// scale per output channel (symmetric, zero point 0: XNNPACK's qcint8 "QC8"
+// kernels) and a float bias that the builder rounds to int32 with scale
+// input_scale * weight_scale[o] (the TFLite/ONNX QLinearConv convention);
+// AddQuantizedAdd and AddQuantizedGlobalAveragePool requantize to the output's
+// parameters. Clamp, max pooling, reshape and constant padding also accept an
+// int8 value and keep its parameters (XNNPACK requires equal input and output
+// parameters for max pooling); every other op needs fp32 operands and says so.
+// At ae108ef XNNPACK's fully connected node has no per-channel (qcint8)
+// weights, so the quantized fully connected is a 1x1 QC8 convolution over
+// [M, 1, 1, K] between two reshapes (no data moves).
 // Not provided (later issues): several inputs or outputs, concatenation and
-// transposition (no such nodes at ae108ef), sparse (NCHW) inference, int8,
+// transposition (no such nodes at ae108ef), sparse (NCHW) inference,
 // dynamic shapes (ae108ef has no reshape step: shapes are fixed at Build()).
 //
 // Cost: Add* is O(weights) for the copy. Build() packs every weight tensor
@@ -83,6 +97,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -131,6 +146,13 @@ struct Pool2DParams {
 // The input may have any rank >= 1; its last dimension must be input_channels.
 struct FullyConnectedParams {
   size_t input_channels = 0, output_channels = 0;
+};
+
+// Parameters of a qint8 value: real = scale * (q - zero_point), q in
+// [-128, 127]. scale finite and > 0, zero_point in [-128, 127].
+struct Int8Quantization {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
 };
 
 class Runtime;
@@ -206,8 +228,37 @@ class GraphBuilder {
                                             absl::Span<const float> weights,
                                             absl::Span<const float> bias);
 
+  // --- Int8 (see the top of this file) ---------------------------------------
+  // fp32 -> qint8 with `quantization` (round to nearest, saturate), and back.
+  absl::StatusOr<ValueId> AddQuantize(ValueId input, const Int8Quantization& quantization);
+  absl::StatusOr<ValueId> AddDequantize(ValueId input);
+
+  // Like AddConv2D on a qint8 input. `filter` is int8 OHWI, `filter_scales`
+  // has one positive scale per output channel (zero points 0), `bias` is
+  // output_channels floats (rounded to int32 at input_scale * filter_scale)
+  // or empty. The output is qint8 with `output` parameters; values outside its
+  // range saturate, so an output range starting at 0 is also a ReLU.
+  absl::StatusOr<ValueId> AddQuantizedConv2D(ValueId input, const Conv2DParams& params,
+                                             absl::Span<const int8_t> filter,
+                                             absl::Span<const float> filter_scales,
+                                             absl::Span<const float> bias,
+                                             const Int8Quantization& output);
+  // Like AddFullyConnected on a qint8 input of rank 2 ([M, K]); weights are
+  // int8 [output_channels, input_channels] with per-output-channel scales.
+  absl::StatusOr<ValueId> AddQuantizedFullyConnected(ValueId input,
+                                                     const FullyConnectedParams& params,
+                                                     absl::Span<const int8_t> weights,
+                                                     absl::Span<const float> weight_scales,
+                                                     absl::Span<const float> bias,
+                                                     const Int8Quantization& output);
+  // a + b (numpy broadcasting) and the mean over H and W, on qint8 operands,
+  // requantized to `output`.
+  absl::StatusOr<ValueId> AddQuantizedAdd(ValueId a, ValueId b, const Int8Quantization& output);
+  absl::StatusOr<ValueId> AddQuantizedGlobalAveragePool(ValueId input,
+                                                        const Int8Quantization& output);
+
   // Makes `value` the graph output. It must be produced by an op (not the
-  // input or a constant); one output per graph for now.
+  // input or a constant) and be fp32; one output per graph for now.
   absl::Status MarkOutput(ValueId value);
 
   // Lowers the graph into XNNPACK and creates a runtime on `num_threads`
@@ -220,6 +271,8 @@ class GraphBuilder {
   absl::Span<const size_t> shape(ValueId value) const;
   // Whether `value` was made by AddConstant; requires value < num_values().
   bool is_constant(ValueId value) const;
+  // The parameters of a qint8 value, or null for fp32; requires value < num_values().
+  const Int8Quantization* quantization(ValueId value) const;
 
  private:
   enum class OpType {
@@ -238,6 +291,9 @@ class GraphBuilder {
     kSoftmax,
     kReshape,          // the new shape is the output value's
     kConstantPad,
+    kConvert,          // fp32 <-> qint8, the direction given by the value types
+    kQuantizedConv2D,  // QC8: int8 weights with per-output-channel scales
+    kQuantizedDepthwiseConv2D,
   };
 
   // One recorded op. Weights are shared with the runtimes built from them.
@@ -253,6 +309,11 @@ class GraphBuilder {
     std::shared_ptr<const std::vector<float>> weights;   // convolutions, kFullyConnected
     std::vector<size_t> weights_shape;                   // OHWI, [1, H, W, O] or [O, I]
     std::shared_ptr<const std::vector<float>> bias;      // [output channels], may be null
+    // Quantized convolutions: int8 weights (shaped as `weights_shape`), their
+    // per-output-channel scales, the int32 bias and its scales.
+    std::shared_ptr<const std::vector<int8_t>> int8_weights;
+    std::shared_ptr<const std::vector<float>> weight_scales, bias_scales;
+    std::shared_ptr<const std::vector<int32_t>> int32_bias;
   };
 
   GraphBuilder() = default;
@@ -263,17 +324,28 @@ class GraphBuilder {
   // CheckValue, and `value` is not a constant (ops that read only constants
   // would not depend on the input).
   absl::Status CheckActivation(ValueId value, const char* op) const;
+  // CheckActivation for fp32-only ops: also rejects qint8 values.
+  absl::Status CheckFloatActivation(ValueId value, const char* op) const;
+  absl::Status CheckInt8Activation(ValueId value, const char* op) const;
   ValueId AddValue(std::vector<size_t> shape);
   // Records a node of `type` reading `inputs` and producing a new value of
   // `output_shape` (already validated); returns that value.
   ValueId AddNode(Node node, std::vector<size_t> output_shape);
+  // AddNode whose output is qint8 with `quantization`.
+  ValueId AddQuantizedNode(Node node, std::vector<size_t> output_shape,
+                           const Int8Quantization& quantization);
   absl::StatusOr<ValueId> AddUnary(OpType type, ValueId input);
   absl::StatusOr<ValueId> AddBinary(OpType type, ValueId a, ValueId b);
   absl::StatusOr<ValueId> AddPool2D(OpType type, ValueId input, const Pool2DParams& params);
+  absl::StatusOr<std::vector<size_t>> CheckConv2D(ValueId input, const Conv2DParams& params,
+                                                  size_t filter_size, size_t bias_size,
+                                                  const char* op) const;
 
   std::vector<std::vector<size_t>> values_;  // shape of each value
   // Data of each value made by AddConstant (padded like weights), else null.
   std::vector<std::shared_ptr<const std::vector<float>>> constants_;
+  // Parameters of each qint8 value; nullopt for fp32.
+  std::vector<std::optional<Int8Quantization>> quantizations_;
   std::vector<Node> nodes_;                  // in creation order, so topological
   ValueId input_ = 0, output_ = 0;
   bool has_input_ = false, has_output_ = false;
