@@ -27,7 +27,7 @@ ABSL_FLAG(std::string, model, "lenet5",
 ABSL_FLAG(std::string, dataset, "fashion_mnist",
           "Dataset: fashion_mnist, mnist, cifar10, cifar100, synthetic.");
 ABSL_FLAG(std::string, data_dir, "", "Dataset folder; empty: the dataset's default.");
-ABSL_FLAG(int, epochs, 1, "Training epochs.");
+ABSL_FLAG(int, epochs, 2, "Training epochs.");
 ABSL_FLAG(std::string, augment, "auto",
           "Random crop + flip of training images: true, false, or auto (3-channel datasets).");
 ABSL_FLAG(int, data_workers, 1, "Threads preparing augmented batches.");
@@ -44,7 +44,7 @@ ABSL_FLAG(bool, nesterov, false, "SGD with Nesterov momentum.");
 ABSL_FLAG(double, weight_decay, 0.0, "L2 weight decay.");
 ABSL_FLAG(double, label_smoothing, 0.0, "Label smoothing in [0, 1).");
 ABSL_FLAG(double, max_grad_norm, 0.0, "Clip the gradient norm; 0: off.");
-ABSL_FLAG(double, sparsity, 0.0,
+ABSL_FLAG(double, sparsity, 0.8,
           "Final sparsity of gradual magnitude pruning in [0, 1); 0: train dense.");
 ABSL_FLAG(double, initial_sparsity, 0.05, "GMP sparsity at the start epoch.");
 ABSL_FLAG(double, prune_start_epoch, 0.0, "GMP start epoch.");
@@ -188,6 +188,7 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
       {"milestones", absl::StrJoin(absl::GetFlag(FLAGS_milestones), ",")},
       {"momentum", absl::StrCat(t.optimizer.momentum)},
       {"weight_decay", absl::StrCat(t.optimizer.weight_decay)},
+      {"label_smoothing", absl::StrCat(t.label_smoothing)},
       {"sparsity", absl::StrCat(sparsity)},
       {"recipe", config.recipe_path},
       {"teacher", config.teacher_checkpoint},
