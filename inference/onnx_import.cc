@@ -69,6 +69,7 @@ std::vector<size_t> NhwcShape(const Block& b) { return {b[0], b[2], b[3], b[1]};
 struct Constant {
   enum class Type { kFloat, kInt64, kDouble };
   Type type = Type::kFloat;
+  int32_t data_type = 0;  // the ONNX TensorProto data type it was parsed from, 0 if computed
   std::vector<int64_t> dims;
   std::vector<float> floats;    // kFloat
   std::vector<int64_t> ints;    // kInt64
@@ -126,6 +127,27 @@ bool CopyRaw(const std::string& raw, size_t count, std::vector<T>* out) {
   return true;
 }
 
+// IEEE binary16 bits to float (subnormals, infinities and NaN included).
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  float magnitude;
+  if (exponent == 0) {
+    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+  } else if (exponent == 31) {
+    magnitude = mantissa == 0 ? std::numeric_limits<float>::infinity()
+                              : std::numeric_limits<float>::quiet_NaN();
+  } else {
+    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400u), static_cast<int>(exponent) - 25);
+  }
+  uint32_t bits;
+  std::memcpy(&bits, &magnitude, sizeof(bits));
+  bits |= sign;
+  float out;
+  std::memcpy(&out, &bits, sizeof(out));
+  return out;
+}
+
 // Parses a TensorProto; `what` names it ("initializer 'w'").
 absl::StatusOr<Constant> ParseTensor(const onnx::TensorProto& tensor, absl::string_view what) {
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
@@ -137,6 +159,7 @@ absl::StatusOr<Constant> ParseTensor(const onnx::TensorProto& tensor, absl::stri
         absl::StrFormat("%s has rank %d, more than %d", what, tensor.dims_size(), kMaxRank));
   }
   Constant c;
+  c.data_type = tensor.data_type();
   int64_t count = 1;
   for (int64_t d : tensor.dims()) {
     if (d < 0 || (d > 0 && count > kMaxElements / d)) {
@@ -187,6 +210,42 @@ absl::StatusOr<Constant> ParseTensor(const onnx::TensorProto& tensor, absl::stri
       c.ints.assign(ints.begin(), ints.end());
       break;
     }
+    // Quantized weights (QDQ models): INT8/UINT8 values and zero points, and
+    // FLOAT16 weights, which are widened here (a Cast to FLOAT follows them).
+    case onnx::TensorProto::INT8:
+    case onnx::TensorProto::UINT8:
+    case onnx::TensorProto::FLOAT16: {
+      const bool is_half = tensor.data_type() == onnx::TensorProto::FLOAT16;
+      c.type = is_half ? Constant::Type::kFloat : Constant::Type::kInt64;
+      std::vector<int64_t> values;
+      if (has_raw) {
+        const size_t width = is_half ? 2 : 1;
+        found = tensor.raw_data().size() / width;
+        ok = tensor.raw_data().size() == n * width;
+        for (size_t i = 0; ok && i < n; ++i) {
+          const unsigned char* b =
+              reinterpret_cast<const unsigned char*>(tensor.raw_data().data()) + i * width;
+          if (is_half) {
+            values.push_back(b[0] | (b[1] << 8));
+          } else if (tensor.data_type() == onnx::TensorProto::INT8) {
+            values.push_back(static_cast<int8_t>(b[0]));
+          } else {
+            values.push_back(b[0]);
+          }
+        }
+      } else {
+        // int32_data holds one element per entry (the bit pattern for FLOAT16).
+        found = static_cast<size_t>(tensor.int32_data_size());
+        ok = found == n;
+        if (ok) values.assign(tensor.int32_data().begin(), tensor.int32_data().end());
+      }
+      if (is_half) {
+        for (int64_t v : values) c.floats.push_back(HalfToFloat(static_cast<uint16_t>(v)));
+      } else {
+        c.ints = std::move(values);
+      }
+      break;
+    }
     case onnx::TensorProto::BOOL: {
       c.type = Constant::Type::kInt64;
       std::vector<uint8_t> bytes;
@@ -214,8 +273,8 @@ absl::StatusOr<Constant> ParseTensor(const onnx::TensorProto& tensor, absl::stri
       break;
     default:
       return absl::UnimplementedError(absl::StrFormat(
-          "%s has data type %s; weights must be FLOAT (INT64, INT32, BOOL or DOUBLE only for "
-          "shapes and scalars)",
+          "%s has data type %s; weights must be FLOAT, FLOAT16 or INT8/UINT8/INT32 under a "
+          "DequantizeLinear (INT64, INT32, BOOL or DOUBLE for shapes and scalars)",
           what, DataTypeName(tensor.data_type())));
   }
   if (!ok) {
@@ -247,10 +306,21 @@ struct Tensor {
   }
 };
 
-// What an ONNX name refers to: an activation or a constant.
+// Symmetric int8 weights from DequantizeLinear(INT8 initializer) with zero
+// points 0: the int8 values, and one scale per index of `axis` (a per-tensor
+// scale is repeated along axis 0).
+struct Int8Weight {
+  std::vector<int8_t> values;
+  std::vector<float> scales;
+  int64_t axis = 0;
+};
+
+// What an ONNX name refers to: an activation or a constant. A dequantized
+// int8 weight is a float constant that also keeps its int8 form.
 struct Entry {
   std::optional<Tensor> tensor;
   std::shared_ptr<const Constant> constant;
+  std::shared_ptr<const Int8Weight> int8_weight;
 };
 
 // Control bytes as \xNN; everything else, including UTF-8, unchanged.
@@ -275,6 +345,18 @@ void NchwToNhwc(const float* in, const Block& b, float* out) {
     float* dst = out + n * channels * pixels;
     for (size_t c = 0; c < channels; ++c) {
       for (size_t p = 0; p < pixels; ++p) dst[p * channels + c] = src[c * pixels + p];
+    }
+  }
+}
+
+template <typename T>
+void NchwToNhwcAs(const T* in, const Block& b, T* out) {
+  const size_t channels = b[1], pixels = b[2] * b[3];
+  for (size_t n = 0; n < b[0]; ++n) {
+    for (size_t c = 0; c < channels; ++c) {
+      for (size_t p = 0; p < pixels; ++p) {
+        out[n * channels * pixels + p * channels + c] = in[n * channels * pixels + c * pixels + p];
+      }
     }
   }
 }
@@ -387,6 +469,21 @@ class OnnxImporter {
   absl::Status LowerSqueezeUnsqueeze(bool squeeze);
   absl::Status LowerSoftmax();
   absl::Status LowerIdentity();
+  // QDQ (see the header): int8 activations and weights.
+  absl::Status LowerQuantizeLinear();
+  absl::Status LowerDequantizeLinear();
+  absl::Status LowerWithInt8Twin();
+  absl::StatusOr<Int8Quantization> QuantizeLinearParams(const onnx::NodeProto& node);
+  std::optional<Int8Quantization> OutputQuantization(const std::string& name, bool through_relu);
+  absl::StatusOr<bool> TryLowerInt8Conv(const Conv2DParams& params, const std::vector<float>& bias);
+  absl::StatusOr<bool> TryLowerInt8Gemm(bool trans_b, size_t n, size_t k,
+                                        const std::vector<float>& bias);
+  absl::StatusOr<bool> TryLowerInt8Add();
+  absl::StatusOr<bool> TryLowerInt8GlobalAveragePool();
+  // Records the int8 result `y` of the current node: its dequantized float
+  // value under the node's output name (dead unless a float op reads it) and
+  // `y` as that name's int8 twin.
+  absl::Status SetInt8Output(Tensor y);
   // Constant folding.
   absl::Status FoldConstantNode();
   absl::Status FoldShape();
@@ -425,6 +522,10 @@ class OnnxImporter {
   std::unordered_map<std::string, Entry> values_;
   std::unordered_map<std::string, std::vector<int>> consumers_;  // name -> node indices
   std::unordered_set<int> folded_nodes_;  // BatchNormalization nodes merged into a Conv
+  // name -> an int8 tensor holding the same values as the float one in values_
+  // (DequantizeLinear outputs, and what int8 ops and pass-through ops make).
+  std::unordered_map<std::string, Tensor> int8_twins_;
+  bool lowering_twin_ = false;  // inside LowerWithInt8Twin's second lowering
   const onnx::NodeProto* node_ = nullptr;
   int node_index_ = 0;
 };
@@ -909,6 +1010,16 @@ absl::Status OnnxImporter::LowerNode() {
     return Unimplemented(absl::StrFormat("domain '%s' is not supported", node_->domain()));
   }
   if (node_->output_size() < 1 || node_->output(0).empty()) return Invalid("has no output");
+  if (op == "QuantizeLinear") return LowerQuantizeLinear();
+  if (op == "DequantizeLinear") return LowerDequantizeLinear();
+  // Ops that move or select values also run on an int8 input's twin.
+  const bool int8_pass_through = op == "Relu" || op == "Clip" || op == "MaxPool" ||
+                                 op == "Flatten" || op == "Reshape" || op == "Squeeze" ||
+                                 op == "Unsqueeze" || op == "Identity" || op == "Dropout";
+  if (int8_pass_through && !lowering_twin_ && node_->input_size() >= 1 &&
+      int8_twins_.count(node_->input(0)) > 0) {
+    return LowerWithInt8Twin();
+  }
   if (op == "Conv") return LowerConv();
   if (op == "BatchNormalization") return LowerBatchNorm();
   if (op == "Gemm") return LowerGemm();
@@ -1015,6 +1126,10 @@ absl::Status OnnxImporter::LowerConv() {
   params.padding_bottom = pads[2];
   params.padding_right = pads[3];
   params.groups = groups;
+  if (output_name == node_->output(0)) {  // no BatchNormalization folded in
+    ASSIGN_OR_RETURN(const bool lowered_int8, TryLowerInt8Conv(params, bias));
+    if (lowered_int8) return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(const ValueId y, Wrap(result_.builder_.AddConv2D(x.id, params, filter, bias)));
   absl::Span<const size_t> nhwc = result_.builder_.shape(y);
   Tensor out;
@@ -1199,6 +1314,10 @@ absl::Status OnnxImporter::LowerGemm() {
                           ShapeString(c->dims)));
     }
   }
+  if (alpha == 1.0f) {
+    ASSIGN_OR_RETURN(const bool lowered_int8, TryLowerInt8Gemm(trans_b != 0, n, k, bias));
+    if (lowered_int8) return absl::OkStatus();
+  }
   return LowerFullyConnected(a, std::move(weights), n, std::move(bias));
 }
 
@@ -1295,6 +1414,10 @@ std::optional<std::vector<size_t>> Broadcast(const std::vector<size_t>& a,
 
 absl::Status OnnxImporter::LowerBinary(bool multiply) {
   RETURN_IF_ERROR(CheckInputCount(2, 2));
+  if (!multiply) {
+    ASSIGN_OR_RETURN(const bool lowered_int8, TryLowerInt8Add());
+    if (lowered_int8) return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(const Entry* ea, Input(0));
   ASSIGN_OR_RETURN(const Entry* eb, Input(1));
   if (ea == nullptr || eb == nullptr) return Invalid("an operand is missing");
@@ -1420,6 +1543,8 @@ absl::Status OnnxImporter::LowerPool(bool max) {
 
 absl::Status OnnxImporter::LowerGlobalAveragePool() {
   RETURN_IF_ERROR(CheckInputCount(1, 1));
+  ASSIGN_OR_RETURN(const bool lowered_int8, TryLowerInt8GlobalAveragePool());
+  if (lowered_int8) return absl::OkStatus();
   ASSIGN_OR_RETURN(Tensor x, TensorInput(0));
   ASSIGN_OR_RETURN(x, ToNchw(std::move(x), "GlobalAveragePool"));
   ASSIGN_OR_RETURN(x.id, Wrap(result_.builder_.AddGlobalAveragePool(x.id)));
@@ -1661,6 +1786,290 @@ absl::Status OnnxImporter::LowerIdentity() {
   ++result_.stats_.skipped_nodes;
   return absl::OkStatus();
 }
+
+// ---------------------------------------------------------------------------
+// QDQ: QuantizeLinear / DequantizeLinear and the int8 ops they enable.
+
+absl::StatusOr<Int8Quantization> OnnxImporter::QuantizeLinearParams(const onnx::NodeProto& node) {
+  if (node.input_size() < 3 || node.input(2).empty()) {
+    return Unimplemented(absl::StrFormat(
+        "'%s' has no zero point, which means uint8; only int8 activations are supported",
+        node.output_size() > 0 ? node.output(0) : ""));
+  }
+  ASSIGN_OR_RETURN(const Entry* scale, Lookup(node.input(1)));
+  ASSIGN_OR_RETURN(const Entry* zero_point, Lookup(node.input(2)));
+  if (scale->constant == nullptr || scale->constant->type != Constant::Type::kFloat ||
+      scale->constant->floats.size() != 1) {
+    return Unimplemented(absl::StrFormat(
+        "scale '%s' must be one FLOAT constant (per-tensor activations only)", node.input(1)));
+  }
+  if (zero_point->constant == nullptr || zero_point->constant->data_type != onnx::TensorProto::INT8 ||
+      zero_point->constant->ints.size() != 1) {
+    return Unimplemented(absl::StrFormat(
+        "zero point '%s' must be one INT8 constant (int8 activations only)", node.input(2)));
+  }
+  Int8Quantization q;
+  q.scale = scale->constant->floats[0];
+  q.zero_point = static_cast<int32_t>(zero_point->constant->ints[0]);
+  if (!std::isfinite(q.scale) || !(q.scale > 0.0f)) {
+    return Invalid(absl::StrFormat("scale '%s' is %g; must be finite and > 0", node.input(1),
+                                   q.scale));
+  }
+  return q;
+}
+
+std::optional<Int8Quantization> OnnxImporter::OutputQuantization(const std::string& name,
+                                                                 bool through_relu) {
+  if (name == graph_.output(0).name()) return std::nullopt;
+  auto it = consumers_.find(name);
+  if (it == consumers_.end() || it->second.size() != 1) return std::nullopt;
+  const onnx::NodeProto& next = graph_.node(it->second[0]);
+  if (!next.domain().empty() || next.output_size() < 1) return std::nullopt;
+  if (next.op_type() == "QuantizeLinear") {
+    const onnx::NodeProto* current = node_;
+    absl::StatusOr<Int8Quantization> q = QuantizeLinearParams(next);
+    node_ = current;
+    if (q.ok()) return *q;
+    return std::nullopt;
+  }
+  // Conv -> Relu -> QuantizeLinear: the int8 output saturates at the Relu's
+  // zero point range and the Relu itself runs on the int8 twin as a clamp.
+  if (through_relu && next.op_type() == "Relu") return OutputQuantization(next.output(0), false);
+  return std::nullopt;
+}
+
+absl::Status OnnxImporter::SetInt8Output(Tensor y) {
+  Tensor f = y;
+  ASSIGN_OR_RETURN(f.id, Wrap(result_.builder_.AddDequantize(y.id)));
+  values_[node_->output(0)] = Entry{std::move(f), nullptr, nullptr};
+  int8_twins_[node_->output(0)] = std::move(y);
+  ++result_.stats_.int8_nodes;
+  return absl::OkStatus();
+}
+
+absl::Status OnnxImporter::LowerQuantizeLinear() {
+  RETURN_IF_ERROR(CheckInputCount(2, 3));
+  ASSIGN_OR_RETURN(Tensor x, TensorInput(0));
+  if (result_.builder_.quantization(x.id) != nullptr) {
+    return Unimplemented("input is already int8 (requantization is not supported)");
+  }
+  ASSIGN_OR_RETURN(const Int8Quantization q, QuantizeLinearParams(*node_));
+  auto twin = int8_twins_.find(node_->input(0));
+  if (twin != int8_twins_.end()) {
+    const Int8Quantization* have = result_.builder_.quantization(twin->second.id);
+    if (have->scale == q.scale && have->zero_point == q.zero_point) {
+      return SetOutput(0, twin->second);  // the int8 op already produced exactly this
+    }
+  }
+  ASSIGN_OR_RETURN(x.id, Wrap(result_.builder_.AddQuantize(x.id, q)));
+  return SetOutput(0, std::move(x));
+}
+
+absl::Status OnnxImporter::LowerDequantizeLinear() {
+  RETURN_IF_ERROR(CheckInputCount(2, 3));
+  ASSIGN_OR_RETURN(const Entry* in, Input(0));
+  if (in == nullptr) return Invalid("input 0 is missing");
+  if (in->tensor.has_value()) {
+    // An activation: the int8 value of a QuantizeLinear with the same parameters.
+    const Tensor& q = *in->tensor;
+    const Int8Quantization* have = result_.builder_.quantization(q.id);
+    if (have == nullptr) {
+      return Unimplemented(absl::StrFormat(
+          "input '%s' is not int8 (only the output of a QuantizeLinear is)", node_->input(0)));
+    }
+    ASSIGN_OR_RETURN(const Int8Quantization want, QuantizeLinearParams(*node_));
+    if (want.scale != have->scale || want.zero_point != have->zero_point) {
+      return Unimplemented(absl::StrFormat(
+          "scale %g and zero point %d differ from those of '%s' (%g, %d)", want.scale,
+          want.zero_point, node_->input(0), have->scale, have->zero_point));
+    }
+    Tensor f = q;
+    ASSIGN_OR_RETURN(f.id, Wrap(result_.builder_.AddDequantize(q.id)));
+    values_[node_->output(0)] = Entry{std::move(f), nullptr, nullptr};
+    int8_twins_[node_->output(0)] = q;
+    return absl::OkStatus();
+  }
+  // A constant: dequantized once here; INT8 with zero points 0 also keeps its
+  // int8 values for the int8 convolution and fully connected paths.
+  const Constant& c = *in->constant;
+  if (c.type != Constant::Type::kInt64 ||
+      (c.data_type != onnx::TensorProto::INT8 && c.data_type != onnx::TensorProto::UINT8 &&
+       c.data_type != onnx::TensorProto::INT32)) {
+    return Unimplemented(absl::StrFormat("input '%s' is %s; INT8, UINT8 or INT32 expected",
+                                         node_->input(0), DataTypeName(c.data_type)));
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const Constant> scale, FloatConstantInput(1));
+  std::shared_ptr<const Constant> zero_point;
+  ASSIGN_OR_RETURN(const Entry* zp_entry, Input(2));
+  if (zp_entry != nullptr) {
+    ASSIGN_OR_RETURN(zero_point, ConstantInput(2));
+    if (zero_point->type != Constant::Type::kInt64 || zero_point->size() != scale->size()) {
+      return Invalid(absl::StrFormat("zero point '%s' must be integers, as many as the scales",
+                                     node_->input(2)));
+    }
+  }
+  ASSIGN_OR_RETURN(int64_t axis, IntAttribute("axis", 1));
+  const int64_t rank = static_cast<int64_t>(c.dims.size());
+  if (axis < 0) axis += rank;
+  size_t channels = 1, inner = 1;
+  if (scale->size() != 1) {
+    if (axis < 0 || axis >= rank || scale->size() != static_cast<size_t>(c.dims[axis])) {
+      return Invalid(absl::StrFormat("%d scales do not match axis %d of %s", scale->size(), axis,
+                                     ShapeString(c.dims)));
+    }
+    channels = static_cast<size_t>(c.dims[axis]);
+    for (int64_t d = axis + 1; d < rank; ++d) inner *= static_cast<size_t>(c.dims[d]);
+  }
+  Constant f;
+  f.dims = c.dims;
+  f.floats.resize(c.ints.size());
+  bool symmetric = true;
+  for (size_t i = 0; i < c.ints.size(); ++i) {
+    const size_t ch = (i / inner) % channels;
+    const int64_t zp = zero_point != nullptr ? zero_point->ints[ch] : 0;
+    symmetric = symmetric && zp == 0;
+    f.floats[i] = static_cast<float>(c.ints[i] - zp) * scale->floats[ch];
+  }
+  Entry out;
+  out.constant = std::make_shared<const Constant>(std::move(f));
+  if (c.data_type == onnx::TensorProto::INT8 && symmetric && rank >= 1) {
+    auto w = std::make_shared<Int8Weight>();
+    w->values.assign(c.ints.begin(), c.ints.end());
+    w->axis = scale->size() == 1 ? 0 : axis;
+    w->scales = scale->size() == 1 ? std::vector<float>(static_cast<size_t>(c.dims[0]),
+                                                        scale->floats[0])
+                                   : scale->floats;
+    out.int8_weight = std::move(w);
+  }
+  values_[node_->output(0)] = std::move(out);
+  return absl::OkStatus();
+}
+
+absl::Status OnnxImporter::LowerWithInt8Twin() {
+  lowering_twin_ = true;
+  absl::Status status = LowerNode();
+  if (status.ok() && values_.count(node_->output(0)) > 0) {
+    // The same op again on the int8 twin; if the builder cannot do it in int8
+    // the twin is simply not recorded and consumers use the float result.
+    const std::string& in_name = node_->input(0);
+    const Entry float_in = values_[in_name], float_out = values_[node_->output(0)];
+    values_[in_name] = Entry{int8_twins_[in_name], nullptr, nullptr};
+    const absl::Status twin = LowerNode();
+    const Entry twin_out = values_[node_->output(0)];
+    if (twin.ok() && twin_out.tensor.has_value() &&
+        result_.builder_.quantization(twin_out.tensor->id) != nullptr) {
+      int8_twins_[node_->output(0)] = *twin_out.tensor;
+    }
+    values_[in_name] = float_in;
+    values_[node_->output(0)] = float_out;
+  }
+  lowering_twin_ = false;
+  return status;
+}
+
+absl::StatusOr<bool> OnnxImporter::TryLowerInt8Conv(const Conv2DParams& params,
+                                                    const std::vector<float>& bias) {
+  auto twin = int8_twins_.find(node_->input(0));
+  if (twin == int8_twins_.end()) return false;
+  ASSIGN_OR_RETURN(const Entry* w, Input(1));
+  if (w->int8_weight == nullptr || w->int8_weight->axis != 0 ||
+      w->int8_weight->scales.size() != params.output_channels) {
+    return false;
+  }
+  const std::optional<Int8Quantization> out_q = OutputQuantization(node_->output(0), true);
+  if (!out_q.has_value()) return false;
+  ASSIGN_OR_RETURN(Tensor x, ToNchw(twin->second, "Conv"));
+  // OIHW -> OHWI, as for float weights.
+  const size_t taps = static_cast<size_t>(params.kernel_height) * params.kernel_width;
+  const size_t group_in = params.input_channels / params.groups;
+  const std::vector<int8_t>& oihw = w->int8_weight->values;
+  std::vector<int8_t> filter(oihw.size());
+  for (size_t o = 0; o < params.output_channels; ++o) {
+    for (size_t i = 0; i < group_in; ++i) {
+      for (size_t t = 0; t < taps; ++t) {
+        filter[(o * taps + t) * group_in + i] = oihw[(o * group_in + i) * taps + t];
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(const ValueId y,
+                   Wrap(result_.builder_.AddQuantizedConv2D(
+                       x.id, params, filter, w->int8_weight->scales, bias, *out_q)));
+  absl::Span<const size_t> nhwc = result_.builder_.shape(y);
+  Tensor out;
+  out.id = y;
+  out.block = Block{nhwc[0], nhwc[3], nhwc[1], nhwc[2]};
+  out.shape = {nhwc[0], nhwc[3], nhwc[1], nhwc[2]};
+  RETURN_IF_ERROR(SetInt8Output(std::move(out)));
+  return true;
+}
+
+absl::StatusOr<bool> OnnxImporter::TryLowerInt8Gemm(bool trans_b, size_t n, size_t k,
+                                                    const std::vector<float>& bias) {
+  auto twin = int8_twins_.find(node_->input(0));
+  if (twin == int8_twins_.end()) return false;
+  ASSIGN_OR_RETURN(const Entry* b, Input(1));
+  // Scales must run along the output axis: axis 0 of B^T-stored [n, k] (transB = 1).
+  if (b->int8_weight == nullptr || !trans_b || b->int8_weight->axis != 0 ||
+      b->int8_weight->scales.size() != n || (!bias.empty() && bias.size() != n)) {
+    return false;
+  }
+  const std::optional<Int8Quantization> out_q = OutputQuantization(node_->output(0), true);
+  if (!out_q.has_value()) return false;
+  Tensor a = twin->second;
+  std::vector<int8_t> weights = b->int8_weight->values;
+  if (a.is_flat()) {
+    // The input row is held in (h, w, c) order: permute the weight columns.
+    const Block& blk = *a.block;
+    std::vector<int8_t> permuted(weights.size());
+    NchwToNhwcAs(weights.data(), {n, blk[1], blk[2], blk[3]}, permuted.data());
+    weights = std::move(permuted);
+  } else {
+    ASSIGN_OR_RETURN(a, ToPlain(std::move(a), "Gemm"));
+  }
+  FullyConnectedParams params;
+  params.input_channels = k;
+  params.output_channels = n;
+  ASSIGN_OR_RETURN(const ValueId y,
+                   Wrap(result_.builder_.AddQuantizedFullyConnected(
+                       a.id, params, weights, b->int8_weight->scales, bias, *out_q)));
+  Tensor out;
+  out.id = y;
+  out.shape = {a.shape[0], n};
+  RETURN_IF_ERROR(SetInt8Output(std::move(out)));
+  return true;
+}
+
+absl::StatusOr<bool> OnnxImporter::TryLowerInt8Add() {
+  auto ta = int8_twins_.find(node_->input(0));
+  auto tb = int8_twins_.find(node_->input(1));
+  if (ta == int8_twins_.end() || tb == int8_twins_.end()) return false;
+  const Tensor& a = ta->second;
+  const Tensor& b = tb->second;
+  if (a.shape != b.shape || a.block != b.block ||
+      result_.builder_.shape(a.id) != result_.builder_.shape(b.id)) {
+    return false;
+  }
+  const std::optional<Int8Quantization> out_q = OutputQuantization(node_->output(0), true);
+  if (!out_q.has_value()) return false;
+  Tensor out = a;
+  ASSIGN_OR_RETURN(out.id, Wrap(result_.builder_.AddQuantizedAdd(a.id, b.id, *out_q)));
+  RETURN_IF_ERROR(SetInt8Output(std::move(out)));
+  return true;
+}
+
+absl::StatusOr<bool> OnnxImporter::TryLowerInt8GlobalAveragePool() {
+  auto twin = int8_twins_.find(node_->input(0));
+  if (twin == int8_twins_.end()) return false;
+  const std::optional<Int8Quantization> out_q = OutputQuantization(node_->output(0), true);
+  if (!out_q.has_value()) return false;
+  ASSIGN_OR_RETURN(Tensor x, ToNchw(twin->second, "GlobalAveragePool"));
+  ASSIGN_OR_RETURN(x.id, Wrap(result_.builder_.AddQuantizedGlobalAveragePool(x.id, *out_q)));
+  x.block = Block{x.shape[0], x.shape[1], 1, 1};
+  x.shape = {x.shape[0], x.shape[1], 1, 1};
+  RETURN_IF_ERROR(SetInt8Output(std::move(x)));
+  return true;
+}
+
 
 // ---------------------------------------------------------------------------
 // Constant folding.

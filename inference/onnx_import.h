@@ -35,6 +35,23 @@
 // Concat, Unsqueeze, Squeeze, Add, Sub, Mul, Div of constants (what PyTorch
 // exports for `x.view(x.size(0), -1)`). Anything else is kUnimplemented.
 //
+// Int8 (QDQ, as ONNX Runtime's quantize_static writes it). DequantizeLinear
+// of an INT8/UINT8/INT32 initializer (per tensor or per axis) is a float
+// constant computed at import; when it is INT8 with zero points 0 the int8
+// values are kept as well. QuantizeLinear of an activation (per tensor, INT8
+// zero point) becomes an XNNPACK convert to qint8, and its DequantizeLinear a
+// convert back to fp32 that also leaves an "int8 twin" of its output. A Conv
+// (with int8 weights per output channel, axis 0), a Gemm (transB = 1, int8
+// weights per row), an Add of two same-shaped twins, or a GlobalAveragePool
+// whose result goes, alone or through one Relu, to a QuantizeLinear runs on
+// the twins as XNNPACK int8 with that QuantizeLinear's parameters, which then
+// costs nothing. Relu, Clip, MaxPool, Flatten, Reshape, Squeeze, Unsqueeze
+// and Identity run on twins too (they keep the parameters), so
+// DQ -> MaxPool -> Flatten -> Gemm stays int8. Everything else reads the
+// float values, with converts where the types change; converts that nothing
+// reads are dropped at Build(). Not supported: uint8 activations, per-axis
+// activation scales, QuantizeLinear of an int8 value (requantization).
+//
 // Tensors. Initializers and Constant values are FLOAT (raw_data or
 // float_data) where weights are expected; INT64/INT32 (and DOUBLE, for
 // scalars PyTorch casts) only where shapes, axes or scalars are. They are
@@ -86,6 +103,7 @@ struct OnnxImportStats {
   int unfolded_batch_norms = 0;   // ... lowered as multiply + add
   int folded_constant_nodes = 0;  // shape arithmetic evaluated at import
   int skipped_nodes = 0;          // Identity, Dropout
+  int int8_nodes = 0;             // Conv, Gemm, Add, GlobalAveragePool run as XNNPACK int8
 };
 
 // The model's layout at the graph boundary: when `block` is set, the value is

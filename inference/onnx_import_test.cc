@@ -671,10 +671,10 @@ TEST(OnnxImportTest, ErrorsNameTheNodeAndTheProblem) {
   }
   {
     OnnxGraph g = TinyConvGraph();
-    g.model().mutable_graph()->mutable_initializer(0)->set_data_type(onnx::TensorProto::FLOAT16);
+    g.model().mutable_graph()->mutable_initializer(0)->set_data_type(onnx::TensorProto::BFLOAT16);
     EXPECT_THAT(OnnxModel::ImportBytes(g.Bytes()),
                 StatusIs(absl::StatusCode::kUnimplemented,
-                         HasSubstr("node 'conv1' (Conv): initializer 'w' has data type FLOAT16")));
+                         HasSubstr("node 'conv1' (Conv): initializer 'w' has data type BFLOAT16")));
   }
   {
     OnnxGraph g = TinyConvGraph();
