@@ -42,6 +42,7 @@ constexpr int kWidth = 640, kHeight = 400, kMargin = 50;
 
 std::string Scatter(const sweep::SweepConfig& config, absl::Span<const Trial> trials,
                     const std::vector<int64_t>& front) {
+  if (config.metrics.empty()) return "<p>The sweep has no metric to plot.</p>";
   const bool two = config.metrics.size() >= 2;
   const std::string x_name = two ? config.metrics[1].name : "trial";
   const std::string y_name = config.metrics[0].name;
