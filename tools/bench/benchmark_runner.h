@@ -32,8 +32,10 @@
 //     imported model(s) already resident (rss_before_bytes). Where the reset
 //     is refused the value is the process-wide peak (peak_rss_scope "process").
 //
-// Only the dense fp32 engine exists yet; sparse, int8 and auto are accepted
-// as flag values and fail with kUnimplemented (issue 7, later parts).
+// Engines: dense fp32, and int8, which runs a QDQ model (tools/quantize) as
+// XNNPACK int8 through the same import (the model decides; main.cc rejects a
+// model without int8 ops). sparse and auto are accepted as flag values and
+// fail with kUnimplemented (issue 7, later parts).
 #ifndef EDGECOMPRESS_TOOLS_BENCH_BENCHMARK_RUNNER_H_
 #define EDGECOMPRESS_TOOLS_BENCH_BENCHMARK_RUNNER_H_
 

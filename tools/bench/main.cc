@@ -12,6 +12,7 @@
 //                 "latency_ms": {"mean", "median", "p90", "p99", "min", "max", "stdev"},
 //                 "items_per_second", "repetitions", "peak_rss_bytes", "model_file_bytes",
 //                 ..., "compare": {...}, "speedup": 1.23}, ...]}
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -99,6 +100,13 @@ int Run() {
   for (int batch : absl::GetFlag(FLAGS_batch).values) {
     absl::StatusOr<bench::LoadedModel> model = bench::LoadModel(model_path, batch, clock);
     if (!model.ok()) return Fail(kExitBadInput, model.status());
+    const bool wants_int8 =
+        std::find(engines.begin(), engines.end(), bench::Engine::kInt8) != engines.end();
+    if (wants_int8 && model->model.stats().int8_nodes == 0) {
+      return Fail(kExitBadInput, absl::InvalidArgumentError(absl::StrCat(
+                                     model_path, ": --engine=int8 needs a QDQ model and this one "
+                                     "has no int8 ops (make one with tools/quantize)")));
+    }
     std::vector<const bench::LoadedModel*> models = {&*model};
     absl::StatusOr<bench::LoadedModel> compare;
     if (!compare_path.empty()) {
