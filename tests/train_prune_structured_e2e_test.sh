@@ -37,6 +37,29 @@ PY
   --min_seconds=0 >"$TEST_TMPDIR/bench.log" 2>&1 ||
   fail "bench cannot run the thinned model: $(cat "$TEST_TMPDIR/bench.log")"
 
+# Filter sensitivity of the trained model as loaded, without training: each
+# conv alone loses 10%..90% of its filters; sensitivity.csv and the JSON rows.
+"$train_prune" --data_dir="$data_dir" --dense_checkpoint="$TEST_TMPDIR/filters/checkpoint.pt" \
+  --epochs=0 --sensitivity=filters --output_dir="$TEST_TMPDIR/sensitivity" \
+  --out="$TEST_TMPDIR/sensitivity.json" 2>"$TEST_TMPDIR/sensitivity.log" ||
+  fail "sensitivity run exited $?: $(cat "$TEST_TMPDIR/sensitivity.log")"
+[[ $(wc -l <"$TEST_TMPDIR/sensitivity/sensitivity.csv") == 19 ]] || fail "sensitivity.csv rows"
+/usr/bin/python3 - "$TEST_TMPDIR/sensitivity.json" "$TEST_TMPDIR/filters.json" <<'PY'
+import json, sys
+r, trained = (json.load(open(p)) for p in sys.argv[1:3])
+s = r["sensitivity"]
+assert s["structure"] == "filters" and len(s["rows"]) == 2 * 9, s
+assert [row["layer"] for row in s["rows"][::9]] == ["conv1", "conv2"], s["rows"]
+# The loaded model is the trained one, and it was not trained further.
+assert r["before"]["test_top1"] == r["after"]["test_top1"] == trained["after"]["test_top1"], r
+# Half of each conv is already zero: removing up to half changes nothing.
+for row in s["rows"]:
+    if row["sparsity"] <= 0.5:
+        assert row["drop"] == 0, row
+print("filter sensitivity at 90%%: conv1 -%.2f, conv2 -%.2f pt" %
+      (s["rows"][8]["drop"], s["rows"][17]["drop"]))
+PY
+
 # AC/DC: dense epoch 0, compressed 1, decompressed 2, compressed fine-tuning 3.
 "$train_prune" --data_dir="$data_dir" --recipe="$recipes/lenet5_fashion_mnist_acdc90.yaml" \
   --override=num_epochs=4,warmup_epochs=1,phase_epochs=1,fine_tune_epoch=3 \

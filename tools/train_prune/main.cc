@@ -27,7 +27,7 @@ ABSL_FLAG(std::string, model, "lenet5",
 ABSL_FLAG(std::string, dataset, "fashion_mnist",
           "Dataset: fashion_mnist, mnist, cifar10, cifar100, synthetic.");
 ABSL_FLAG(std::string, data_dir, "", "Dataset folder; empty: the dataset's default.");
-ABSL_FLAG(int, epochs, 2, "Training epochs.");
+ABSL_FLAG(int, epochs, 2, "Training epochs; 0 evaluates a --dense_checkpoint model.");
 ABSL_FLAG(std::string, augment, "auto",
           "Random crop + flip of training images: true, false, or auto (3-channel datasets).");
 ABSL_FLAG(int, data_workers, 1, "Threads preparing augmented batches.");
@@ -55,10 +55,17 @@ ABSL_FLAG(bool, global_pruning, true, "One magnitude threshold over all pruned l
 ABSL_FLAG(std::vector<std::string>, prune_params, {},
           "Parameters to prune; empty: all conv/linear weights but the first conv and last FC.");
 ABSL_FLAG(std::string, recipe, "",
-          "YAML recipe (see pruning/recipes/); sets epochs, learning rate and pruning.");
+          "YAML recipe (see pruning/recipes/); sets epochs, learning rate and pruning, and "
+          "replaces the pruning flags.");
 ABSL_FLAG(std::vector<std::string>, override, {},
           "Recipe variable overrides, comma-separated name=value pairs (e.g. "
           "final_sparsity=0.95,num_epochs=20); a repeated --override replaces the earlier one.");
+ABSL_FLAG(std::string, dense_checkpoint, "",
+          "Start from the weights of this checkpoint.pt (a train_prune run of the same model "
+          "and dataset); with --epochs=0 the model is only evaluated (and analysed).");
+ABSL_FLAG(std::string, sensitivity, "none",
+          "After training, prune each layer alone at 0.1..0.9 without retraining and record "
+          "test top-1: none, weights (magnitude) or filters (L1-ranked, convs only).");
 ABSL_FLAG(std::string, teacher, "",
           "Distil from this checkpoint.pt (a train_prune run on the same dataset); empty: off.");
 ABSL_FLAG(std::string, teacher_model, "", "The teacher's zoo model; empty: --model.");
@@ -129,6 +136,16 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
   config.data_workers = absl::GetFlag(FLAGS_data_workers);
   config.recipe_path = absl::GetFlag(FLAGS_recipe);
   config.teacher_checkpoint = absl::GetFlag(FLAGS_teacher);
+  config.dense_checkpoint = absl::GetFlag(FLAGS_dense_checkpoint);
+  const std::string sensitivity = absl::GetFlag(FLAGS_sensitivity);
+  if (sensitivity == "weights") {
+    config.sensitivity = tools::Sensitivity::kWeights;
+  } else if (sensitivity == "filters") {
+    config.sensitivity = tools::Sensitivity::kFilters;
+  } else if (sensitivity != "none") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--sensitivity is '", sensitivity, "'; expected none, weights or filters"));
+  }
   config.teacher_model = absl::GetFlag(FLAGS_teacher_model);
   config.recipe_overrides = absl::GetFlag(FLAGS_override);
   config.data_parallel = {.world_size = absl::GetFlag(FLAGS_world_size),
@@ -162,7 +179,9 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
   }
 
   const double sparsity = absl::GetFlag(FLAGS_sparsity);
-  if (sparsity > 0) {
+  // The pruning flags (on by default) apply to training runs; --epochs=0
+  // only evaluates.
+  if (sparsity > 0 && t.epochs > 0 && config.recipe_path.empty()) {
     double end = absl::GetFlag(FLAGS_prune_end_epoch);
     if (end < 0) end = 0.75 * t.epochs;
     config.pruning = tools::PruningConfig{
@@ -192,6 +211,8 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
       {"sparsity", absl::StrCat(sparsity)},
       {"recipe", config.recipe_path},
       {"teacher", config.teacher_checkpoint},
+      {"dense_checkpoint", config.dense_checkpoint},
+      {"sensitivity", sensitivity},
       {"override", absl::StrJoin(config.recipe_overrides, ",")},
       {"threads", absl::StrCat(absl::GetFlag(FLAGS_threads))},
   };

@@ -24,7 +24,10 @@
 #include "training/datasets.h"
 #include "training/models/zoo.h"
 #include "pruning/acdc_pruning_callback.h"
+#include "pruning/filter_pruning.h"
 #include "pruning/filter_pruning_callback.h"
+#include "pruning/magnitude.h"
+#include "pruning/sensitivity.h"
 #include "pruning/thinning.h"
 #include "training/checkpoint.h"
 #include "training/onnx/onnx_export.h"
@@ -108,9 +111,22 @@ std::string teacher_model_name(const TrainPruneConfig& config) {
   return config.teacher_model.empty() ? config.model : config.teacher_model;
 }
 
+// Restores only the model's weights from a train_prune checkpoint (not the
+// optimizer, epochs or history). Loading a checkpoint also restores
+// LibTorch's generator, which must stay as this run's seed left it.
+absl::Status LoadWeights(const std::string& path, absl::string_view what,
+                         training::ImageClassifier& model) {
+  torch::optim::SGD unused(model.parameters(), torch::optim::SGDOptions(0.0));
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  const at::Tensor generator_state = generator.get_state();
+  const absl::Status loaded = training::LoadCheckpoint(path, model, unused).status();
+  generator.set_state(generator_state);
+  if (!loaded.ok()) return absl::Status(loaded.code(), absl::StrCat(what, ": ", loaded.message()));
+  return absl::OkStatus();
+}
+
 // The distillation teacher: a zoo model restored from a train_prune
-// checkpoint. Loading a checkpoint also restores LibTorch's generator, which
-// must stay as this run's seed left it.
+// checkpoint.
 absl::StatusOr<std::shared_ptr<training::ImageClassifier>> LoadTeacher(
     const TrainPruneConfig& config, const training::ImageDataset& train) {
   ASSIGN_OR_RETURN(std::shared_ptr<training::ImageClassifier> teacher,
@@ -118,17 +134,35 @@ absl::StatusOr<std::shared_ptr<training::ImageClassifier>> LoadTeacher(
                                          {.num_classes = train.num_classes,
                                           .input_channels = train.channels,
                                           .input_size = train.height}));
-  torch::optim::SGD unused(teacher->parameters(), torch::optim::SGDOptions(0.0));
-  at::Generator generator = at::detail::getDefaultCPUGenerator();
-  const at::Tensor generator_state = generator.get_state();
-  absl::StatusOr<training::CheckpointState> loaded =
-      training::LoadCheckpoint(config.teacher_checkpoint, *teacher, unused);
-  generator.set_state(generator_state);
-  if (!loaded.ok()) {
-    return absl::Status(loaded.status().code(),
-                        absl::StrCat("teacher: ", loaded.status().message()));
-  }
+  RETURN_IF_ERROR(LoadWeights(config.teacher_checkpoint, "teacher", *teacher));
   return teacher;
+}
+
+// Training batches: a shard per rank when data-parallel, augmented by
+// loader threads, or shuffled in memory.
+absl::StatusOr<std::unique_ptr<training::BatchSource>> MakeBatchSource(
+    const TrainPruneConfig& config, bool augment, const training::ImageDataset& images,
+    const training::TensorDataset& train, const training::ChannelStatistics& stats) {
+  if (config.data_parallel.world_size > 1) {
+    if (augment) {
+      return absl::UnimplementedError(
+          "data-parallel training with augmentation is not supported yet; pass --augment=false");
+    }
+    return training::MakeShardedBatchSource(train, config.batch_size, config.seed,
+                                            config.data_parallel.rank,
+                                            config.data_parallel.world_size);
+  }
+  if (augment) {
+    ASSIGN_OR_RETURN(std::unique_ptr<training::BatchLoader> loader,
+                     training::BatchLoader::Create(
+                         &images, {.batch_size = config.batch_size,
+                                   .augment = true,
+                                   .augment_options = {.mean = stats.mean, .stddev = stats.stddev},
+                                   .num_workers = config.data_workers,
+                                   .seed = config.seed}));
+    return std::make_unique<training::LoaderBatchSource>(std::move(loader));
+  }
+  return std::make_unique<training::InMemoryBatchSource>(train, config.batch_size, config.seed);
 }
 
 // The pruning of one run, from flags or a recipe: one callback per modifier.
@@ -291,6 +325,50 @@ absl::StatusOr<pruning::TensorMap> ModelTensors(training::ImageClassifier& model
   return tensors;
 }
 
+// Sensitivity analysis (sensitivity.h) of the trained model on the test
+// split: each conv and linear layer (each conv for filters) pruned alone by
+// magnitude (or L1-ranked filters) at 0.1 .. 0.9, evaluated, then restored.
+absl::StatusOr<pruning::SensitivityTable> AnalyzeModelSensitivity(
+    training::ImageClassifier& model, const training::LayerGraph& graph,
+    const training::TensorDataset& test, Sensitivity kind, double dense_top1) {
+  std::vector<std::string> layers;
+  for (const std::string& layer : pruning::PrunableLayers(graph)) {
+    bool is_conv = false;
+    for (const training::Layer& l : graph.layers()) {
+      is_conv |= l.name == layer && l.op == training::LayerOp::kConv2d;
+    }
+    if (kind == Sensitivity::kWeights || is_conv) layers.push_back(layer);
+  }
+  const auto parameters = model.named_parameters();
+  const auto evaluate = [&](const std::string& layer,
+                            double sparsity) -> absl::StatusOr<double> {
+    torch::Tensor weight = parameters[layer + ".weight"];
+    torch::NoGradGuard no_grad;
+    const torch::Tensor saved = weight.detach().clone();
+    const torch::Tensor flat = saved.contiguous().view(-1);
+    const absl::Span<const float> values(flat.data_ptr<float>(), flat.numel());
+    std::vector<uint8_t> mask(values.size());
+    if (kind == Sensitivity::kFilters) {
+      const int64_t filters = weight.size(0);
+      ASSIGN_OR_RETURN(const std::vector<int64_t> kept,
+                       pruning::KeptFiltersByL1(values, filters, sparsity));
+      mask = pruning::FilterMask(kept, filters, weight.numel() / filters);
+    } else {
+      RETURN_IF_ERROR(pruning::MagnitudeMask(values, sparsity, absl::MakeSpan(mask)));
+    }
+    const torch::Tensor mask_tensor =
+        torch::from_blob(mask.data(), {static_cast<int64_t>(mask.size())}, torch::kUInt8)
+            .to(torch::kFloat)
+            .view(weight.sizes());
+    weight.mul_(mask_tensor);
+    const double top1 = training::Evaluate(model, test).top1;
+    weight.copy_(saved);
+    return top1;
+  };
+  return pruning::AnalyzeSensitivity(layers, pruning::DefaultSensitivitySparsities(), dense_top1,
+                                     evaluate);
+}
+
 struct ThinnedModel {
   onnx::ModelProto onnx;
   int64_t parameters = 0;
@@ -407,65 +485,70 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
                                                          .graph = &graph}));
     RETURN_IF_ERROR(ApplyRecipe(*recipe, options, plan));
   }
+  if (!config.dense_checkpoint.empty()) {
+    RETURN_IF_ERROR(LoadWeights(config.dense_checkpoint, "dense checkpoint", *model));
+  }
   std::shared_ptr<training::ImageClassifier> teacher;
   if (!config.teacher_checkpoint.empty()) {
     ASSIGN_OR_RETURN(teacher, LoadTeacher(config, data.train));
     options.teacher = teacher.get();
   }
+  const bool trains = options.epochs > 0;
+  if (!trains && (config.resume || !plan.gradual.empty() || !plan.acdc.empty() ||
+                  !plan.filters.empty())) {
+    return absl::InvalidArgumentError(
+        "with 0 epochs train_prune only evaluates (and analyses) a model: no pruning, no resume");
+  }
   const bool distributed = config.data_parallel.world_size > 1;
   const bool writes_outputs = !config.output_dir.empty() && config.data_parallel.rank == 0;
   if (writes_outputs) {
     RETURN_IF_ERROR(MakeDirectory(config.output_dir));
-    options.checkpoint_path = config.output_dir + "/checkpoint.pt";
+    if (trains) options.checkpoint_path = config.output_dir + "/checkpoint.pt";
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<training::Trainer> trainer,
-                   training::Trainer::Create(*model, options));
-  // Joins the group and takes rank 0's initial weights before anything else
-  // reads them.
+  std::unique_ptr<training::Trainer> trainer;
   std::unique_ptr<training::GradientAllReduce> all_reduce;
-  if (distributed) {
-    ASSIGN_OR_RETURN(all_reduce, training::GradientAllReduce::Create(*model, config.data_parallel));
-  }
-  if (config.resume) {
-    if (config.output_dir.empty()) {
-      return absl::InvalidArgumentError("resuming needs an output folder with a checkpoint");
+  if (trains) {
+    ASSIGN_OR_RETURN(trainer, training::Trainer::Create(*model, options));
+    // Joins the group and takes rank 0's initial weights before anything
+    // else reads them.
+    if (distributed) {
+      ASSIGN_OR_RETURN(all_reduce,
+                       training::GradientAllReduce::Create(*model, config.data_parallel));
     }
-    RETURN_IF_ERROR(trainer->Resume(config.output_dir + "/checkpoint.pt"));
+    if (config.resume) {
+      if (config.output_dir.empty()) {
+        return absl::InvalidArgumentError("resuming needs an output folder with a checkpoint");
+      }
+      RETURN_IF_ERROR(trainer->Resume(config.output_dir + "/checkpoint.pt"));
+    }
   }
   const EvalStats before = training::Evaluate(*model, test);
 
-  ASSIGN_OR_RETURN(Pruners pruners, MakePruners(plan, *model, graph, trainer->optimizer()));
-  EpochLog epoch_log(log, options.epochs);
-  std::vector<training::TrainingCallback*> callbacks;
-  // Gradients are averaged over ranks before pruning masks them.
-  if (all_reduce != nullptr) callbacks.push_back(all_reduce.get());
-  for (const auto& pruner : pruners.callbacks) callbacks.push_back(pruner.get());
-  callbacks.push_back(&epoch_log);
-  std::unique_ptr<training::BatchSource> batches;
+  Pruners pruners;
+  training::TrainResult trained;
   const bool augment = config.augment.value_or(data.train.channels == 3);
-  if (distributed) {
-    if (augment) {
-      return absl::UnimplementedError(
-          "data-parallel training with augmentation is not supported yet; pass --augment=false");
-    }
-    ASSIGN_OR_RETURN(batches, training::MakeShardedBatchSource(
-                                  train, config.batch_size, config.seed,
-                                  config.data_parallel.rank, config.data_parallel.world_size));
-  } else if (augment) {
-    ASSIGN_OR_RETURN(std::unique_ptr<training::BatchLoader> loader,
-                     training::BatchLoader::Create(
-                         &data.train, {.batch_size = config.batch_size,
-                                       .augment = true,
-                                       .augment_options = {.mean = stats.mean, .stddev = stats.stddev},
-                                       .num_workers = config.data_workers,
-                                       .seed = config.seed}));
-    batches = std::make_unique<training::LoaderBatchSource>(std::move(loader));
-  } else {
-    batches = std::make_unique<training::InMemoryBatchSource>(train, config.batch_size, config.seed);
+  if (trains) {
+    ASSIGN_OR_RETURN(pruners, MakePruners(plan, *model, graph, trainer->optimizer()));
+    EpochLog epoch_log(log, options.epochs);
+    std::vector<training::TrainingCallback*> callbacks;
+    // Gradients are averaged over ranks before pruning masks them.
+    if (all_reduce != nullptr) callbacks.push_back(all_reduce.get());
+    for (const auto& pruner : pruners.callbacks) callbacks.push_back(pruner.get());
+    callbacks.push_back(&epoch_log);
+    ASSIGN_OR_RETURN(std::unique_ptr<training::BatchSource> batches,
+                     MakeBatchSource(config, augment, data.train, train, stats));
+    ASSIGN_OR_RETURN(trained, trainer->Fit(*batches, &test, callbacks, sink, progress));
   }
-  ASSIGN_OR_RETURN(const training::TrainResult trained,
-                   trainer->Fit(*batches, &test, callbacks, sink, progress));
   const EvalStats after = training::Evaluate(*model, test);
+  std::optional<pruning::SensitivityTable> sensitivity;
+  if (config.sensitivity != Sensitivity::kNone) {
+    ASSIGN_OR_RETURN(sensitivity,
+                     AnalyzeModelSensitivity(*model, graph, test, config.sensitivity, after.top1));
+    if (log != nullptr) {
+      std::fprintf(log, "sensitivity (test top-1 %%, one layer pruned at a time, no retraining):\n%s",
+                   pruning::FormatSensitivityTable(*sensitivity).c_str());
+    }
+  }
 
   std::map<std::string, pruning::TensorCount> tensors;
   for (const auto& parameter : model->named_parameters()) {
@@ -493,6 +576,11 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   result["epochs"] = trained.history;
   result["sparsity_report"] = ReportJson(report);
   result["pruning"] = pruners.description;
+  if (sensitivity.has_value()) {
+    result["sensitivity"] = pruning::SensitivityJson(*sensitivity);
+    result["sensitivity"]["structure"] =
+        config.sensitivity == Sensitivity::kFilters ? "filters" : "weights";
+  }
   if (!config.teacher_checkpoint.empty()) {
     result["distillation"] = {{"teacher_checkpoint", config.teacher_checkpoint},
                               {"teacher_model", teacher_model_name(config)},
@@ -535,6 +623,9 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     if (recipe.has_value()) {
       RETURN_IF_ERROR(WriteText(dir + "/recipe.yaml", pruning::RecipeToYaml(*recipe)));
     }
+    if (sensitivity.has_value()) {
+      RETURN_IF_ERROR(WriteText(dir + "/sensitivity.csv", pruning::SensitivityCsv(*sensitivity)));
+    }
     RETURN_IF_ERROR(WritePlots(dir, trained.history, pruners.target_sparsity, options.epochs));
     const std::string onnx_path = dir + "/model.onnx";
     ASSIGN_OR_RETURN(const onnx::ModelProto trained_onnx, training::ExportOnnx(*model));
@@ -546,13 +637,16 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
       // What thinning saved: the same model with the filters kept as zeros.
       result["thinning"]["onnx_bytes_before"] = static_cast<int64_t>(trained_onnx.ByteSizeLong());
     }
-    result["artifacts"] = {{"checkpoint", dir + "/checkpoint.pt"},
-                           {"onnx", onnx_path},
+    result["artifacts"] = {{"onnx", onnx_path},
                            {"result", dir + "/result.json"},
-                           {"sparsity_table", dir + "/sparsity.txt"},
-                           {"accuracy_plot", dir + "/accuracy.svg"}};
+                           {"sparsity_table", dir + "/sparsity.txt"}};
+    if (trains) {
+      result["artifacts"]["checkpoint"] = dir + "/checkpoint.pt";
+      result["artifacts"]["accuracy_plot"] = dir + "/accuracy.svg";
+    }
     if (pruners.target_sparsity) result["artifacts"]["sparsity_plot"] = dir + "/sparsity.svg";
     if (recipe.has_value()) result["artifacts"]["recipe"] = dir + "/recipe.yaml";
+    if (sensitivity.has_value()) result["artifacts"]["sensitivity"] = dir + "/sensitivity.csv";
     RETURN_IF_ERROR(WriteJsonFile(dir + "/result.json", result));
   }
   return result;

@@ -48,6 +48,9 @@ struct PruningConfig {
   std::vector<std::string> parameters;
 };
 
+// Sensitivity analysis after training: which structure is pruned per layer.
+enum class Sensitivity { kNone, kWeights, kFilters };
+
 struct TrainPruneConfig {
   std::string model = "lenet5";
   std::string dataset = "fashion_mnist";
@@ -66,6 +69,14 @@ struct TrainPruneConfig {
   // variable overrides. The effective recipe is written as recipe.yaml.
   std::string recipe_path;
   std::vector<std::string> recipe_overrides;
+  // Start from the weights of this checkpoint.pt (a train_prune run of the
+  // same model and dataset; only the weights are taken); empty: initialise.
+  // With trainer.epochs == 0 the loaded model is only evaluated (and
+  // analysed).
+  std::string dense_checkpoint;
+  // After training, prune each layer alone at 0.1 .. 0.9 without retraining
+  // and record the test top-1 (pruning/sensitivity.h); sensitivity.csv.
+  Sensitivity sensitivity = Sensitivity::kNone;
   // Knowledge distillation (TrainerOptions::distillation_*) from a
   // checkpoint.pt of `teacher_model` (empty: `model`) trained on the same
   // dataset; empty path: none.
