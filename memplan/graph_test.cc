@@ -64,7 +64,7 @@ TEST(GraphTest, InvalidGraphsNameTheCulprit) {
       {"writes an input", [](GraphSpec& s) { s.operators[1].outputs = {"x"}; },
        "writes graph input 'x'"},
       {"cycle", [](GraphSpec& s) { s.operators[0].inputs = {"y"}; },
-       "cycle: 'conv' -> 'relu' -> 'conv'"},
+       "cycle: 'relu' -> 'conv' -> 'relu'"},
       {"self loop", [](GraphSpec& s) { s.operators[1].inputs = {"y"}; },
        "cycle: 'relu' -> 'relu'"},
       {"no operators", [](GraphSpec& s) { s.operators.clear(); }, "no operators"},
