@@ -1,0 +1,121 @@
+#include "inference/sparse/spmm.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "absl/types/span.h"
+
+#if defined(__x86_64__)
+#include <cpuinfo.h>
+#endif
+
+namespace edgecompress::inference::sparse {
+
+double CsrMatrix::sparsity() const {
+  const double total = static_cast<double>(rows) * static_cast<double>(cols);
+  return total == 0 ? 0.0 : 1.0 - static_cast<double>(nonzeros()) / total;
+}
+
+absl::StatusOr<CsrMatrix> CsrFromDense(absl::Span<const float> dense, size_t rows, size_t cols) {
+  if (rows == 0 || cols == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("CsrFromDense: a %d x %d matrix is empty", rows, cols));
+  }
+  if (cols > UINT32_MAX / rows) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "CsrFromDense: %d x %d entries do not fit 32-bit indices", rows, cols));
+  }
+  if (dense.size() != rows * cols) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "CsrFromDense: %d values for a %d x %d matrix", dense.size(), rows, cols));
+  }
+  CsrMatrix csr;
+  csr.rows = rows;
+  csr.cols = cols;
+  csr.row_begin.reserve(rows + 1);
+  csr.row_begin.push_back(0);
+  for (size_t o = 0; o < rows; ++o) {
+    for (size_t k = 0; k < cols; ++k) {
+      const float w = dense[o * cols + k];
+      if (w == 0.0f) continue;
+      csr.columns.push_back(static_cast<uint32_t>(k));
+      csr.values.push_back(w);
+    }
+    csr.row_begin.push_back(static_cast<uint32_t>(csr.values.size()));
+  }
+  return csr;
+}
+
+size_t SpmmScratchFloats(const CsrMatrix& weights) {
+  return (weights.rows + weights.cols) * kSpmmTilePixels;
+}
+
+void SpmmPortable(const SpmmProblem& problem, size_t begin, size_t end, float* scratch) {
+  const CsrMatrix& w = *problem.weights;
+  const size_t rows = w.rows, cols = w.cols;
+  constexpr size_t kTile = kSpmmTilePixels;
+  float* xt = scratch;                // [cols][kTile]
+  float* yt = scratch + cols * kTile;  // [rows][kTile]
+  for (size_t p0 = begin; p0 < end; p0 += kTile) {
+    const size_t n = std::min(kTile, end - p0);
+    const float* x = problem.x + p0 * cols;
+    float* y = problem.y + p0 * rows;
+    if (n < kSpmmMinVectorPixels) {
+      // Too few pixels to fill a vector: plain sparse dot products.
+      for (size_t j = 0; j < n; ++j) {
+        for (size_t o = 0; o < rows; ++o) {
+          float acc = problem.bias != nullptr ? problem.bias[o] : 0.0f;
+          for (uint32_t i = w.row_begin[o]; i < w.row_begin[o + 1]; ++i) {
+            acc += w.values[i] * x[j * cols + w.columns[i]];
+          }
+          y[j * rows + o] = std::min(std::max(acc, problem.output_min), problem.output_max);
+        }
+      }
+      continue;
+    }
+    for (size_t k = 0; k < cols; ++k) {
+      for (size_t j = 0; j < n; ++j) xt[k * kTile + j] = x[j * cols + k];
+      for (size_t j = n; j < kTile; ++j) xt[k * kTile + j] = 0.0f;
+    }
+    for (size_t o = 0; o < rows; ++o) {
+      float acc[kTile];
+      const float b = problem.bias != nullptr ? problem.bias[o] : 0.0f;
+      for (size_t j = 0; j < kTile; ++j) acc[j] = b;
+      for (uint32_t i = w.row_begin[o]; i < w.row_begin[o + 1]; ++i) {
+        const float v = w.values[i];
+        const float* column = xt + static_cast<size_t>(w.columns[i]) * kTile;
+        for (size_t j = 0; j < kTile; ++j) acc[j] += v * column[j];
+      }
+      for (size_t j = 0; j < kTile; ++j) {
+        yt[o * kTile + j] = std::min(std::max(acc[j], problem.output_min), problem.output_max);
+      }
+    }
+    for (size_t j = 0; j < n; ++j) {
+      for (size_t o = 0; o < rows; ++o) y[j * rows + o] = yt[o * kTile + j];
+    }
+  }
+}
+
+SpmmKernel BestSpmmKernel() {
+#if defined(__x86_64__)
+  // cpuinfo_initialize is idempotent and thread-safe (pthread_once inside).
+  if (cpuinfo_initialize() && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) {
+    return &SpmmAvx2;
+  }
+#endif
+  return &SpmmPortable;
+}
+
+const char* SpmmKernelName(SpmmKernel kernel) {
+#if defined(__x86_64__)
+  if (kernel == &SpmmAvx2) return "avx2_fma";
+#endif
+  if (kernel == &SpmmPortable) return "portable";
+  return "unknown";
+}
+
+}  // namespace edgecompress::inference::sparse

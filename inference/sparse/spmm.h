@@ -1,0 +1,101 @@
+// Sparse x dense matrix products for 1x1 convolutions and fully connected
+// layers on x86, where Debian's XNNPACK (ae108ef) never takes its own NCHW
+// sparse path: y[p, o] = clamp(bias[o] + sum_k W[o, k] * x[p, k]).
+//
+// Layout: activations stay NHWC, as the rest of our XNNPACK graph holds them
+// (x is [pixels, cols] row-major, pixels = N * H * W; y is [pixels, rows]).
+// XNNPACK's SpMM (src/f32-spmm/, Elsen et al., "Fast Sparse ConvNets", 2020)
+// is NCHW, out[Cout x HW] = W[Cout x Cin] * X[Cin x HW], so that one weight
+// broadcast multiplies a contiguous vector of pixels; for that it runs the
+// whole network body in NCHW. We get the same inner loop without changing
+// the layout of the dense parts: the kernel transposes a tile of
+// kSpmmTilePixels pixels into scratch (the tile's "NCHW" [cols, 32] block,
+// in L1/L2), runs the NCHW SpMM on it, and writes the tile back as NHWC.
+// The transposes cost O(cols + rows) per pixel against (1 - sparsity) *
+// rows * cols multiply-adds, negligible for the 64..1024-channel pointwise
+// layers of MobileNets at the sparsities where sparse wins.
+//
+// Steps per tile of up to 32 pixels (pixels past the end are zeros):
+//   1. xt[k][j] = x[p0 + j, k]                       (transpose; 8x8 AVX blocks)
+//   2. for each output channel o:
+//        acc[0..31] = bias[o]
+//        for each nonzero (k, w) of row o: acc += w * xt[k][0..31]
+//        acc = clamp(acc); yt[o][0..31] = acc
+//   3. y[p0 + j, o] = yt[o][j]                       (transpose back)
+// A tile of fewer than kSpmmMinVectorPixels pixels (a fully connected layer
+// at batch 1) skips the transposes: one sparse dot product per output.
+//
+// Weights are CSR (compressed sparse rows), unstructured: any zero pattern
+// that magnitude pruning leaves. Cost per pixel: nnz multiply-adds, so time
+// falls linearly with density, unlike a dense GEMM whose time is fixed.
+//
+// Kernels: SpmmPortable (plain C++, vectorised by the compiler as it can),
+// and on x86-64 SpmmAvx2 (AVX2 + FMA intrinsics, compiled with -mavx2 -mfma
+// in spmm_avx2.cc alone). BestSpmmKernel() picks at run time with cpuinfo,
+// so binaries still run on CPUs without AVX2. Results of the two differ only
+// by floating-point rounding (FMA); both match a dense reference within 1e-4
+// relative to the size of the terms (spmm_test.cc).
+#ifndef EDGECOMPRESS_INFERENCE_SPARSE_SPMM_H_
+#define EDGECOMPRESS_INFERENCE_SPARSE_SPMM_H_
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace edgecompress::inference::sparse {
+
+inline constexpr size_t kSpmmTilePixels = 32;
+inline constexpr size_t kSpmmMinVectorPixels = 4;
+
+// A [rows, cols] matrix in compressed sparse row form: row o's nonzeros are
+// values[row_begin[o] .. row_begin[o + 1]) at columns columns[...], in
+// ascending column order. Exact zeros of the dense matrix are dropped.
+struct CsrMatrix {
+  size_t rows = 0, cols = 0;
+  std::vector<uint32_t> row_begin;  // rows + 1 entries
+  std::vector<uint32_t> columns;
+  std::vector<float> values;
+
+  size_t nonzeros() const { return values.size(); }
+  // Fraction of zero entries, in [0, 1].
+  double sparsity() const;
+};
+
+// kInvalidArgument when dense.size() != rows * cols, a dimension is 0 or
+// the matrix has 2^32 entries or more.
+absl::StatusOr<CsrMatrix> CsrFromDense(absl::Span<const float> dense, size_t rows, size_t cols);
+
+// One product. Pointers are borrowed for the call; x and y do not overlap.
+struct SpmmProblem {
+  const CsrMatrix* weights = nullptr;
+  const float* bias = nullptr;  // weights->rows floats, or null for none
+  float output_min = -INFINITY, output_max = INFINITY;
+  const float* x = nullptr;  // [pixels, weights->cols]
+  float* y = nullptr;        // [pixels, weights->rows]
+  size_t pixels = 0;
+};
+
+// Floats of scratch a kernel needs per call (one per thread).
+size_t SpmmScratchFloats(const CsrMatrix& weights);
+
+// Computes pixels [begin, end) of `problem` using `scratch`
+// (SpmmScratchFloats floats, no alignment needed). Never fails.
+using SpmmKernel = void (*)(const SpmmProblem& problem, size_t begin, size_t end, float* scratch);
+
+void SpmmPortable(const SpmmProblem& problem, size_t begin, size_t end, float* scratch);
+#if defined(__x86_64__)
+// Requires AVX2 and FMA (BestSpmmKernel checks).
+void SpmmAvx2(const SpmmProblem& problem, size_t begin, size_t end, float* scratch);
+#endif
+
+// SpmmAvx2 where the CPU has AVX2 and FMA (cpuinfo), else SpmmPortable.
+SpmmKernel BestSpmmKernel();
+const char* SpmmKernelName(SpmmKernel kernel);  // "avx2_fma", "portable"
+
+}  // namespace edgecompress::inference::sparse
+
+#endif  // EDGECOMPRESS_INFERENCE_SPARSE_SPMM_H_
