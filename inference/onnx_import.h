@@ -138,6 +138,10 @@ class OnnxModel {
   absl::Span<const size_t> input_shape() const { return input_.shape; }
   absl::Span<const size_t> output_shape() const { return output_.shape; }
   const GraphBuilder& graph() const { return builder_; }
+  // How graph() holds the input and output (for runners that call
+  // graph().Build() and convert layouts themselves, like inference/sparse).
+  const BoundaryLayout& input_layout() const { return input_; }
+  const BoundaryLayout& output_layout() const { return output_; }
   const OnnxImportStats& stats() const { return stats_; }
 
  private:

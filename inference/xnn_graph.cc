@@ -871,6 +871,16 @@ absl::Status GraphBuilder::MarkOutput(ValueId value) {
 }
 
 absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
+  BuildOptions options;
+  options.num_threads = num_threads;
+  return Build(options);
+}
+
+absl::StatusOr<Runtime> GraphBuilder::Build(const BuildOptions& options) const {
+  int num_threads = options.num_threads;
+  if (options.shared_threadpool != nullptr) {
+    num_threads = static_cast<int>(pthreadpool_get_threads_count(options.shared_threadpool));
+  }
   if (num_threads < 1) {
     return absl::InvalidArgumentError(
         absl::StrFormat("build: num_threads is %d, must be at least 1", num_threads));
@@ -1097,17 +1107,19 @@ absl::StatusOr<Runtime> GraphBuilder::Build(int num_threads) const {
     if (status != xnn_status_success) return XnnError(status, absl::StrCat(call, " ", where));
   }
 
-  if (num_threads > 1) {
+  pthreadpool* threadpool = options.shared_threadpool;
+  if (threadpool == nullptr && num_threads > 1) {
     state->threadpool.reset(pthreadpool_create(static_cast<size_t>(num_threads)));
     if (state->threadpool == nullptr) {
       return absl::ResourceExhaustedError(
           absl::StrFormat("build: pthreadpool_create(%d) failed", num_threads));
     }
+    threadpool = state->threadpool.get();
   }
   xnn_runtime_t raw_runtime = nullptr;
-  // Flags stay 0 until sparse inference lands (XNN_FLAG_SPARSE_INFERENCE).
-  if (xnn_status status = xnn_create_runtime_v2(subgraph.get(), state->threadpool.get(),
-                                                /*flags=*/0, &raw_runtime);
+  const uint32_t flags = options.sparse_inference ? XNN_FLAG_SPARSE_INFERENCE : 0;
+  if (xnn_status status =
+          xnn_create_runtime_v2(subgraph.get(), threadpool, flags, &raw_runtime);
       status != xnn_status_success) {
     return XnnError(status, "xnn_create_runtime_v2");
   }

@@ -83,7 +83,7 @@
 // weights, so the quantized fully connected is a 1x1 QC8 convolution over
 // [M, 1, 1, K] between two reshapes (no data moves).
 // Not provided (later issues): several inputs or outputs, concatenation and
-// transposition (no such nodes at ae108ef), sparse (NCHW) inference,
+// transposition (no such nodes at ae108ef),
 // dynamic shapes (ae108ef has no reshape step: shapes are fixed at Build()).
 //
 // Cost: Add* is O(weights) for the copy. Build() packs every weight tensor
@@ -103,6 +103,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+
+struct pthreadpool;  // <pthreadpool.h>: pthreadpool_t is a pointer to it
 
 namespace edgecompress {
 namespace inference {
@@ -156,6 +158,22 @@ struct Int8Quantization {
 };
 
 class Runtime;
+
+// How Build() creates a runtime.
+struct BuildOptions {
+  // Threads of the runtime's own pool (1: the calling thread, no pool).
+  int num_threads = 1;
+  // Runs on this caller-owned pool instead (num_threads is then ignored); it
+  // must outlive the runtime. Several runtimes run in sequence on one pool
+  // (inference/sparse) so that no idle pool's spinning workers steal cores.
+  ::pthreadpool* shared_threadpool = nullptr;
+  // Passes XNN_FLAG_SPARSE_INFERENCE: XNNPACK may then run the graph body in
+  // NCHW with its sparse 1x1-convolution kernels (src/subgraph.c,
+  // xnn_subgraph_rewrite_for_nchw: MobileNet-like chains with more than 2/3
+  // of the 1x1 weights zero). A hint: Debian's x86 build never takes that
+  // path (inference/sparse has our own x86 kernels); aarch64 builds do.
+  bool sparse_inference = false;
+};
 
 class GraphBuilder {
  public:
@@ -265,6 +283,7 @@ class GraphBuilder {
   // threads (1 runs on the calling thread; no pool is created). Ops that the
   // output does not depend on are dropped. The builder is left unchanged.
   absl::StatusOr<Runtime> Build(int num_threads) const;
+  absl::StatusOr<Runtime> Build(const BuildOptions& options) const;
 
   size_t num_values() const { return values_.size(); }
   // Shape of `value`; requires value < num_values().
