@@ -83,6 +83,24 @@ absl::StatusOr<GraphSpec> GraphSpecFromOnnx(onnx::ModelProto model,
     }
   }
 
+  // Inference needs the weights' shapes, not their values: dropping the
+  // floating-point payloads (integer initializers can be shapes that data
+  // propagation reads) took ResNet-18 from ~990 to ~600 ms on a loaded machine.
+  for (onnx::TensorProto& initializer : *graph.mutable_initializer()) {
+    switch (initializer.data_type()) {
+      case onnx::TensorProto::FLOAT:
+      case onnx::TensorProto::FLOAT16:
+      case onnx::TensorProto::BFLOAT16:
+      case onnx::TensorProto::DOUBLE:
+        initializer.clear_raw_data();
+        initializer.clear_float_data();
+        initializer.clear_double_data();
+        initializer.clear_int32_data();
+        break;
+      default:
+        break;
+    }
+  }
   // Fix the batch, then infer every shape afresh: exporters' value_info and
   // output shapes still carry the symbolic batch and would win the merge.
   for (onnx::ValueInfoProto& input : *graph.mutable_input()) {

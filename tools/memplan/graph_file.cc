@@ -4,7 +4,6 @@
 
 #include <fstream>
 #include <limits>
-#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -29,12 +28,17 @@ absl::StatusOr<Graph> LoadGraphFile(const std::string& path, int64_t batch) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": unknown graph format; the name must end in .onnx or .json"));
   }
-  std::ifstream file(path, std::ios::binary);
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::ostringstream bytes;
-  bytes << file.rdbuf();
-  if (file.bad()) return absl::DataLossError(absl::StrCat(path, ": read failed"));
-  const std::string contents = std::move(bytes).str();
+  // One read into a buffer of the file's size: a stringstream regrows and
+  // copies, which costs a second on ResNet-18's 45 MB.
+  const std::streamoff size = file.tellg();
+  if (size < 0) return absl::DataLossError(absl::StrCat(path, ": cannot tell its size"));
+  std::string contents(static_cast<size_t>(size), '\0');
+  file.seekg(0);
+  if (!file.read(contents.data(), size)) {
+    return absl::DataLossError(absl::StrCat(path, ": read failed"));
+  }
 
   absl::StatusOr<GraphSpec> spec;
   if (is_onnx) {

@@ -130,6 +130,12 @@ std::string ArenaSvg(const Graph& graph, const SchedulePlan& plan, const std::st
                           kLeft, kWidth - kRight, y_of(tick), y_of(tick), kLeft - 6,
                           y_of(tick) + 4, tick);
   }
+  // Step axis: a label under the middle of each ticked step's column.
+  for (double tick : tools::NiceTicks(0, std::max(num_steps - 1, 1))) {
+    if (tick < 0 || tick > num_steps - 1 || tick != static_cast<int>(tick)) continue;
+    absl::StrAppendFormat(&svg, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n",
+                          kLeft + (tick + 0.5) * step_width, kHeight - kBottom + 16, tick);
+  }
   for (int t = 0; t < graph.num_tensors(); ++t) {
     const TensorLifetime& lifetime = plan.memory.lifetimes[t];
     const Tensor& tensor = graph.tensors()[t];
