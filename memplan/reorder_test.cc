@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "memplan/lifetimes.h"
@@ -124,6 +126,49 @@ TEST(ReorderTest, EqualsBruteForceOnRandomDags) {
   }
   // Not a vacuous test: reordering must matter on some random graphs.
   EXPECT_GT(improved, 10);
+}
+
+// 31 operators: three chains of 10 from one input, joined by a concat. The
+// executed sets are (10 + 1)^3 = 1331 before the concat, so the exact search
+// fits the default budget; no random topological order may beat it.
+TEST(ReorderTest, ExactOnThirtyOneOperatorsInThreeBranches) {
+  std::mt19937 rng(::testing::UnitTest::GetInstance()->random_seed());
+  std::uniform_int_distribution<int64_t> size(1, 1000);
+  GraphSpec spec;
+  spec.tensors.push_back({"x", size(rng)});
+  spec.inputs = {"x"};
+  OperatorSpec concat{"concat", "Concat", {}, {"y"}};
+  for (int branch = 0; branch < 3; ++branch) {
+    std::string previous = "x";
+    for (int i = 0; i < 10; ++i) {
+      const std::string name = absl::StrCat("b", branch, "_", i);
+      spec.tensors.push_back({name, size(rng)});
+      spec.operators.push_back({name, "Conv", {previous}, {name}});
+      previous = name;
+    }
+    concat.inputs.push_back(previous);
+  }
+  spec.tensors.push_back({"y", size(rng)});
+  spec.operators.push_back(concat);
+  spec.outputs = {"y"};
+  absl::StatusOr<Graph> graph = Graph::Create(spec);
+  ASSERT_THAT(graph, IsOk());
+  absl::StatusOr<Reordering> reordering = FindMinimumPeakOrder(*graph);
+  ASSERT_THAT(reordering, IsOk());
+  EXPECT_TRUE(reordering->exact);
+  EXPECT_LE(reordering->states_visited, 1331);
+  for (int trial = 0; trial < 2000; ++trial) {
+    // A random topological order: repeatedly run a random ready operator.
+    std::vector<int> next(3, 0), order;
+    while (order.size() < 30) {
+      const int branch = std::uniform_int_distribution<int>(0, 2)(rng);
+      if (next[branch] < 10) order.push_back(branch * 10 + next[branch]++);
+    }
+    order.push_back(30);
+    absl::StatusOr<ScheduleMemory> memory = ComputeScheduleMemory(*graph, order);
+    ASSERT_THAT(memory, IsOk());
+    ASSERT_LE(reordering->peak_bytes, memory->peak_bytes) << "trial " << trial;
+  }
 }
 
 TEST(ReorderTest, FallsBackAboveTheStateBudgetAndSaysSo) {
