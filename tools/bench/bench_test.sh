@@ -65,7 +65,16 @@ expect_exit 2 "not an ONNX model" --model="$TMP/text.onnx"
 expect_exit 2 "min_reps 0 must be at least 1" --model="$MODEL" --min_reps=0
 expect_exit 4 "" --model="$MODEL" --warmup=0 --min_reps=1 --min_seconds=0 \
   --out="$TMP/no/such/dir/bench.json"
-expect_exit 5 "--engine=sparse is not built yet" --model="$MODEL" --engine=dense,sparse
+# The sparse engines run and say which kernel they used.
+expect_exit 0 "" --model="$MODEL" --engine=dense,sparse,auto --warmup=0 --min_reps=1 \
+  --min_seconds=0 --out="$TMP/sparse.json"
+/usr/bin/python3 - "$TMP/sparse.json" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))["results"]
+assert [r["engine"] for r in rows] == ["dense", "sparse", "auto"], rows
+for r in rows[1:]:
+    assert r["sparse"]["kernel"] in ("avx2_fma", "portable"), r["sparse"]
+EOF
 # Corrupted bytes never crash: any failure is a clean exit 2.
 code=0
 "$BENCH" --model="$TMP/garbage.onnx" --min_reps=1 --min_seconds=0 >/dev/null 2>&1 || code=$?

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -91,23 +93,7 @@ bool AbslParseFlag(absl::string_view text, PositiveIntList* list, std::string* e
 
 std::string AbslUnparseFlag(const PositiveIntList& list) { return absl::StrJoin(list.values, ","); }
 
-absl::Status CheckEngineBuilt(Engine engine) {
-  switch (engine) {
-    case Engine::kDense:
-      return absl::OkStatus();
-    case Engine::kSparse:
-      return absl::UnimplementedError(
-          "--engine=sparse is not built yet (issue 7: sparse kernels); use --engine=dense");
-    case Engine::kInt8:
-      // QDQ models import as XNNPACK int8 (inference/onnx_import.h); main.cc
-      // checks that the model really has int8 ops.
-      return absl::OkStatus();
-    case Engine::kAuto:
-      return absl::UnimplementedError(
-          "--engine=auto is not built yet (issue 7: per-layer engine choice); use --engine=dense");
-  }
-  return absl::InvalidArgumentError("unknown engine");
-}
+bool UsesSparseModel(Engine engine) { return engine == Engine::kSparse || engine == Engine::kAuto; }
 
 // --- Statistics -------------------------------------------------------------
 
@@ -206,7 +192,8 @@ absl::StatusOr<std::vector<std::vector<double>>> MeasureInterleaved(
 
 // --- Models and grid points -----------------------------------------------
 
-absl::StatusOr<LoadedModel> LoadModel(const std::string& path, size_t batch_size, Clock& clock) {
+absl::StatusOr<LoadedModel> LoadModel(const std::string& path, size_t batch_size, Clock& clock,
+                                      bool with_sparse) {
   struct stat info;
   if (stat(path.c_str(), &info) != 0) {
     return absl::NotFoundError(absl::StrCat(path, ": no such file"));
@@ -215,13 +202,19 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path, size_t batch_size
   options.batch_size = batch_size;
   const double start = clock.NowSeconds();
   ASSIGN_OR_RETURN(inference::OnnxModel model, inference::OnnxModel::ImportFile(path, options));
+  std::shared_ptr<const inference::sparse::SparseModel> sparse;
+  if (with_sparse) {
+    ASSIGN_OR_RETURN(inference::sparse::SparseModel s,
+                     inference::sparse::SparseModel::ImportFile(path, options));
+    sparse = std::make_shared<const inference::sparse::SparseModel>(std::move(s));
+  }
   const double import_ms = Milliseconds(clock.NowSeconds() - start);
-  return LoadedModel{path, static_cast<int64_t>(info.st_size), import_ms, std::move(model)};
+  return LoadedModel{path, static_cast<int64_t>(info.st_size), import_ms, std::move(model),
+                     std::move(sparse)};
 }
 
 absl::StatusOr<PointResult> MeasurePoint(absl::Span<const LoadedModel* const> models,
                                          const PointConfig& config, Clock& clock) {
-  RETURN_IF_ERROR(CheckEngineBuilt(config.engine));
   RETURN_IF_ERROR(ValidatePolicy(config.policy));
   if (models.empty()) return absl::InvalidArgumentError("no model to measure");
   if (config.num_threads < 1) {
@@ -240,9 +233,15 @@ absl::StatusOr<PointResult> MeasurePoint(absl::Span<const LoadedModel* const> mo
     point.rss_before_bytes = before->rss_bytes;
   }
 
+  // One of the two runtimes, by engine.
   struct Prepared {
-    inference::OnnxRuntime runtime;
+    std::optional<inference::OnnxRuntime> dense;
+    std::optional<inference::sparse::SparseRuntime> sparse;
     std::vector<float> input, output;
+    absl::Status Run() {
+      return dense.has_value() ? dense->Run(input, absl::MakeSpan(output))
+                               : sparse->Run(input, absl::MakeSpan(output));
+    }
   };
   std::vector<Prepared> prepared;
   prepared.reserve(models.size());
@@ -256,24 +255,50 @@ absl::StatusOr<PointResult> MeasurePoint(absl::Span<const LoadedModel* const> mo
     measurement.input_shape.assign(m->model.input_shape().begin(), m->model.input_shape().end());
     measurement.output_shape.assign(m->model.output_shape().begin(), m->model.output_shape().end());
     const double start = clock.NowSeconds();
-    absl::StatusOr<inference::OnnxRuntime> runtime = m->model.Build(config.num_threads);
-    if (!runtime.ok()) {
-      return absl::Status(runtime.status().code(),
-                          absl::StrCat(m->path, ": ", runtime.status().message()));
+    Prepared p;
+    if (UsesSparseModel(config.engine)) {
+      if (m->sparse == nullptr) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            m->path, ": --engine=", EngineName(config.engine), " needs LoadModel(with_sparse)"));
+      }
+      inference::sparse::SparseBuildOptions options;
+      options.num_threads = config.num_threads;
+      options.policy = config.engine == Engine::kSparse ? inference::sparse::SparsePolicy::kSparse
+                                                        : inference::sparse::SparsePolicy::kAuto;
+      options.seed = config.seed;
+      options.clock_seconds = [&clock] { return clock.NowSeconds(); };
+      absl::StatusOr<inference::sparse::SparseRuntime> runtime = m->sparse->Build(options);
+      if (!runtime.ok()) {
+        return absl::Status(runtime.status().code(),
+                            absl::StrCat(m->path, ": ", runtime.status().message()));
+      }
+      p.sparse.emplace(*std::move(runtime));
+      measurement.spmm_kernel = p.sparse->kernel_name();
+      measurement.sparse_candidates = static_cast<int>(m->sparse->candidates().size());
+      const auto decisions = p.sparse->decisions();
+      measurement.decisions.assign(decisions.begin(), decisions.end());
+      p.input.resize(p.sparse->input_size());
+      p.output.resize(p.sparse->output_size());
+    } else {
+      absl::StatusOr<inference::OnnxRuntime> runtime = m->model.Build(config.num_threads);
+      if (!runtime.ok()) {
+        return absl::Status(runtime.status().code(),
+                            absl::StrCat(m->path, ": ", runtime.status().message()));
+      }
+      p.dense.emplace(*std::move(runtime));
+      p.input.resize(p.dense->input_size());
+      p.output.resize(p.dense->output_size());
     }
     measurement.build_ms = Milliseconds(clock.NowSeconds() - start);
-    std::vector<float> input(runtime->input_size());
-    for (float& v : input) v = uniform(rng);
-    std::vector<float> output(runtime->output_size());
-    prepared.push_back(Prepared{*std::move(runtime), std::move(input), std::move(output)});
+    for (float& v : p.input) v = uniform(rng);
+    prepared.push_back(std::move(p));
     point.models.push_back(std::move(measurement));
   }
 
   std::vector<std::function<absl::Status()>> runs;
   for (size_t k = 0; k < prepared.size(); ++k) {
     runs.push_back([&prepared, &models, k]() -> absl::Status {
-      Prepared& p = prepared[k];
-      absl::Status status = p.runtime.Run(p.input, absl::MakeSpan(p.output));
+      absl::Status status = prepared[k].Run();
       if (!status.ok()) {
         return absl::Status(status.code(), absl::StrCat(models[k]->path, ": ", status.message()));
       }
@@ -368,7 +393,7 @@ std::string FormatTable(absl::Span<const PointResult> points) {
 nlohmann::json ToJson(const PointResult& point) {
   auto model_json = [](const ModelMeasurement& m) {
     const LatencyStats& l = m.latency;
-    return nlohmann::json{
+    nlohmann::json json{
         {"model", m.path},
         {"model_file_bytes", m.file_bytes},
         {"input_shape", m.input_shape},
@@ -387,6 +412,22 @@ nlohmann::json ToJson(const PointResult& point) {
           {"stdev", l.stdev_ms}}},
         {"items_per_second", m.items_per_second},
     };
+    if (!m.spmm_kernel.empty()) {
+      nlohmann::json layers = nlohmann::json::array();
+      int sparse_layers = 0;
+      for (const inference::sparse::LayerDecision& d : m.decisions) {
+        sparse_layers += d.sparse;
+        nlohmann::json layer = {{"node", d.node}, {"sparsity", d.sparsity}, {"sparse", d.sparse}};
+        if (d.dense_ms >= 0) layer["measured_dense_ms"] = d.dense_ms;
+        if (d.sparse_ms >= 0) layer["measured_sparse_ms"] = d.sparse_ms;
+        layers.push_back(layer);
+      }
+      json["sparse"] = {{"kernel", m.spmm_kernel},
+                        {"candidate_layers", m.sparse_candidates},
+                        {"sparse_layers", sparse_layers},
+                        {"layers", layers}};
+    }
+    return json;
   };
   nlohmann::json json = model_json(point.models.at(0));
   json["batch_size"] = point.batch_size;

@@ -34,14 +34,19 @@
 //
 // Engines: dense fp32, and int8, which runs a QDQ model (tools/quantize) as
 // XNNPACK int8 through the same import (the model decides; main.cc rejects a
-// model without int8 ops). sparse and auto are accepted as flag values and
-// fail with kUnimplemented (issue 7, later parts).
+// model without int8 ops). sparse and auto run the model through
+// inference/sparse (SparseModel): sparse puts every cuttable pruned 1x1
+// convolution and fully connected layer on our SpMM kernels, auto only those
+// that a one-time measurement at Build() finds faster (build_ms includes
+// it); the per-layer decisions are in the JSON. On aarch64 both are
+// XNNPACK's own sparse path (XNN_FLAG_SPARSE_INFERENCE).
 #ifndef EDGECOMPRESS_TOOLS_BENCH_BENCHMARK_RUNNER_H_
 #define EDGECOMPRESS_TOOLS_BENCH_BENCHMARK_RUNNER_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +56,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "inference/onnx_import.h"
+#include "inference/sparse/sparse_model.h"
 #include "nlohmann/json.hpp"
 
 namespace edgecompress::bench {
@@ -75,8 +81,8 @@ std::string AbslUnparseFlag(const EngineList& list);
 bool AbslParseFlag(absl::string_view text, PositiveIntList* list, std::string* error);
 std::string AbslUnparseFlag(const PositiveIntList& list);
 
-// kUnimplemented naming the engine and the issue, for every engine but dense.
-absl::Status CheckEngineBuilt(Engine engine);
+// Whether `engine` runs through inference/sparse (sparse, auto).
+bool UsesSparseModel(Engine engine);
 
 // --- Statistics -------------------------------------------------------------
 
@@ -132,11 +138,15 @@ struct LoadedModel {
   int64_t file_bytes = 0;
   double import_ms = 0;
   inference::OnnxModel model;
+  // The same file for the sparse and auto engines (null unless asked for).
+  std::shared_ptr<const inference::sparse::SparseModel> sparse;
 };
 
 // Errors are the importer's (kNotFound, kDataLoss, kInvalidArgument,
-// kUnimplemented), naming the file.
-absl::StatusOr<LoadedModel> LoadModel(const std::string& path, size_t batch_size, Clock& clock);
+// kUnimplemented), naming the file. `with_sparse` also imports it as a
+// SparseModel (import_ms covers both).
+absl::StatusOr<LoadedModel> LoadModel(const std::string& path, size_t batch_size, Clock& clock,
+                                      bool with_sparse = false);
 
 struct PointConfig {
   int num_threads = 1;
@@ -153,6 +163,10 @@ struct ModelMeasurement {
   LatencyStats latency;
   double items_per_second = 0;
   bool hit_max_reps = false;
+  // Sparse and auto engines: the kernel and what ran sparse.
+  std::string spmm_kernel;
+  int sparse_candidates = 0;  // layers our kernels could run
+  std::vector<inference::sparse::LayerDecision> decisions;
 };
 
 struct PointResult {
@@ -167,7 +181,7 @@ struct PointResult {
 };
 
 // Builds a runtime for each model (same batch size) on config.num_threads
-// and measures them interleaved. Errors: CheckEngineBuilt, ValidatePolicy,
+// and measures them interleaved. Errors: ValidatePolicy,
 // then Build/Run failures as they come.
 absl::StatusOr<PointResult> MeasurePoint(absl::Span<const LoadedModel* const> models,
                                          const PointConfig& config, Clock& clock);

@@ -210,12 +210,10 @@ TEST(FlagTest, EnginesAndPositiveLists) {
     EXPECT_FALSE(AbslParseFlag(bad, &list, &error));
   }
 
-  EXPECT_THAT(CheckEngineBuilt(Engine::kDense), IsOk());
-  EXPECT_THAT(CheckEngineBuilt(Engine::kInt8), IsOk());
-  for (Engine engine : {Engine::kSparse, Engine::kAuto}) {
-    EXPECT_THAT(CheckEngineBuilt(engine),
-                StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("is not built yet")));
-  }
+  EXPECT_TRUE(UsesSparseModel(Engine::kSparse));
+  EXPECT_TRUE(UsesSparseModel(Engine::kAuto));
+  EXPECT_FALSE(UsesSparseModel(Engine::kDense));
+  EXPECT_FALSE(UsesSparseModel(Engine::kInt8));
 }
 
 // ---------------------------------------------------------------------------
@@ -281,10 +279,37 @@ TEST(MeasurePointTest, SmallModelWithCompare) {
   EXPECT_TRUE(json.contains("speedup"));
   EXPECT_THAT(FormatTable({*point}), HasSubstr("small_cnn.onnx"));
 
+  // The sparse engines need the model imported for them.
   config.engine = Engine::kSparse;
-  EXPECT_THAT(MeasurePoint(models, config, clock), StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_THAT(MeasurePoint(models, config, clock),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("with_sparse")));
   EXPECT_THAT(LoadModel("inference/testdata/missing.onnx", 1, clock),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.onnx")));
+}
+
+TEST(MeasurePointTest, SparseEnginesReportTheirLayers) {
+  SteadyClock clock;
+  absl::StatusOr<LoadedModel> model = LoadModel(kSmallModel, 2, clock, /*with_sparse=*/true);
+  ASSERT_THAT(model, IsOk());
+  ASSERT_NE(model->sparse, nullptr);
+  const LoadedModel* models[] = {&*model};
+  PointConfig config;
+  config.policy.warmup_runs = 0;
+  config.policy.min_reps = 2;
+  config.policy.min_seconds = 0;
+  for (Engine engine : {Engine::kSparse, Engine::kAuto}) {
+    SCOPED_TRACE(EngineName(engine));
+    config.engine = engine;
+    absl::StatusOr<PointResult> point = MeasurePoint(models, config, clock);
+    ASSERT_THAT(point, IsOk());
+    const ModelMeasurement& m = point->models[0];
+    EXPECT_FALSE(m.spmm_kernel.empty());
+    EXPECT_EQ(m.sparse_candidates, static_cast<int>(model->sparse->candidates().size()));
+    const nlohmann::json json = ToJson(*point);
+    EXPECT_EQ(json["engine"], EngineName(engine));
+    EXPECT_EQ(json["sparse"]["kernel"], m.spmm_kernel);
+    EXPECT_EQ(json["sparse"]["layers"].size(), m.decisions.size());
+  }
 }
 
 }  // namespace
