@@ -341,7 +341,10 @@ void MetricsRun::UploadLoop() {
           break;
         }
         wake_ = false;
-        upload_mutex_.AwaitWithDeadline(absl::Condition(&wake_), pending ? send_at : heartbeat_at);
+        const auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(upload_mutex_) {
+          return wake_ || stopping_;
+        };
+        upload_mutex_.AwaitWithDeadline(absl::Condition(&woken), pending ? send_at : heartbeat_at);
       }
       appended = appended_records_;
     }

@@ -43,6 +43,9 @@ absl::StatusOr<std::unique_ptr<WandbTestServer>> WandbTestServer::Start(const st
   return server;
 }
 
+WandbTestServer::WandbTestServer(std::string expected_authorization)
+    : expected_authorization_(std::move(expected_authorization)) {}
+
 WandbTestServer::~WandbTestServer() { Stop(); }
 
 std::string WandbTestServer::base_url() const { return absl::StrCat("http://127.0.0.1:", port_); }

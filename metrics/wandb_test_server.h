@@ -67,8 +67,7 @@ class WandbTestServer {
   int requests_failed_on_purpose() const;
 
  private:
-  explicit WandbTestServer(std::string expected_authorization)
-      : expected_authorization_(std::move(expected_authorization)) {}
+  explicit WandbTestServer(std::string expected_authorization);
   absl::Status Listen(int port);
 
   const std::string expected_authorization_;
