@@ -35,6 +35,20 @@ assert len(first["epochs"]) == 1 and abs(first["epochs"][0]["sparsity"] - 0.5) <
 print("GMP 50%%: test top-1 %.2f%%, %d of %d bytes" %
       (first["after"]["test_top1"], r["sparse_bytes"], r["dense_bytes"]))
 PY
+# No W&B server configured: the metrics still land in the run directory.
+/usr/bin/python3 - "$run/wandb/spool.jsonl" "$TEST_TMPDIR/first.json" <<'PY'
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+result = json.load(open(sys.argv[2]))
+kinds = [r["type"] for r in records]
+assert kinds[0] == "run" and kinds.count("history") == 1, kinds
+row = json.loads(next(r for r in records if r["type"] == "history")["line"])
+assert row["_step"] == 1 and row["val_top1"] == result["epochs"][0]["val_top1"], row
+summary = [json.loads(r["line"]) for r in records if r["type"] == "summary"]
+assert summary and summary[-1]["test_top1"] == result["after"]["test_top1"], summary
+assert any(r["type"] == "complete" for r in records), kinds
+print("run directory: %d records, %s" % (len(records), kinds))
+PY
 
 # Resume: a 2-epoch run continues from the checkpoint of epoch 1.
 "$train_prune" --data_dir="$data_dir" --epochs=2 --sparsity=0.5 --initial_sparsity=0.1 \

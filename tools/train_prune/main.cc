@@ -20,6 +20,8 @@
 #include "absl/strings/str_split.h"
 #include "tools/result/result_json.h"
 #include "tools/status/status_macros.h"
+#include "metrics/metrics_run.h"
+#include "tools/io/directory.h"
 #include "tools/train_prune/pipeline.h"
 
 ABSL_FLAG(std::string, model, "lenet5",
@@ -82,6 +84,10 @@ ABSL_FLAG(std::string, master_addr, "127.0.0.1", "Rank 0's address (TCPStore ren
 ABSL_FLAG(int, master_port, 29500, "Rank 0's TCPStore port.");
 ABSL_FLAG(bool, resume, false, "Continue from <output_dir>/checkpoint.pt.");
 ABSL_FLAG(std::string, out, "", "Also write the JSON result here; empty: stdout.");
+ABSL_FLAG(std::string, metrics_dir, "",
+          "W&B-compatible run directory for the epoch history and summary; empty: "
+          "<output_dir>/wandb, or none without --output_dir. Rows go to WANDB_BASE_URL when "
+          "set (WANDB_API_KEY, WANDB_PROJECT, ... from the environment), else stay on disk.");
 
 namespace edgecompress {
 namespace {
@@ -219,19 +225,8 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
   return config;
 }
 
-int Run() {
-  if (absl::GetFlag(FLAGS_threads) < 1) {
-    return Fail(kExitBadInput, absl::InvalidArgumentError("--threads must be at least 1"));
-  }
-  // LibTorch sees one core here unless told otherwise.
-  at::set_num_threads(absl::GetFlag(FLAGS_threads));
-  absl::StatusOr<tools::TrainPruneConfig> config = ConfigFromFlags();
-  if (!config.ok()) return Fail(kExitBadInput, config.status());
-
-  training::ProgressBar progress(stderr, isatty(STDERR_FILENO) != 0);
-  training::RecordingMetricsSink sink;
-  absl::StatusOr<nlohmann::json> result = tools::RunTrainPrune(
-      *config, &sink, progress, isatty(STDERR_FILENO) != 0 ? nullptr : stderr);
+// Reports the run's outcome; the exit code.
+int Report(const absl::StatusOr<nlohmann::json>& result) {
   if (!result.ok()) return Fail(ExitCodeFor(result.status()), result.status());
   std::fprintf(stderr, "test top-1 %.2f%% (before %.2f%%), sparsity %.4f, %lld of %lld bytes\n",
                (*result)["after"]["test_top1"].get<double>(),
@@ -267,6 +262,49 @@ int Run() {
   }
   return kExitOk;
 }
+
+int Run() {
+  if (absl::GetFlag(FLAGS_threads) < 1) {
+    return Fail(kExitBadInput, absl::InvalidArgumentError("--threads must be at least 1"));
+  }
+  // LibTorch sees one core here unless told otherwise.
+  at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  absl::StatusOr<tools::TrainPruneConfig> config = ConfigFromFlags();
+  if (!config.ok()) return Fail(kExitBadInput, config.status());
+
+  training::ProgressBar progress(stderr, isatty(STDERR_FILENO) != 0);
+  // Metrics go to a W&B-compatible run (spooled in its directory, uploaded
+  // when the environment names a server); only rank 0 of a data-parallel
+  // group logs, as its replicas log the same numbers.
+  std::string metrics_dir = absl::GetFlag(FLAGS_metrics_dir);
+  if (metrics_dir.empty() && !config->output_dir.empty()) {
+    metrics_dir = config->output_dir + "/wandb";
+  }
+  std::unique_ptr<metrics::MetricsRun> run;
+  if (!metrics_dir.empty() && config->data_parallel.rank == 0) {
+    if (!config->output_dir.empty() && absl::GetFlag(FLAGS_metrics_dir).empty()) {
+      if (absl::Status made = tools::MakeDirectory(config->output_dir); !made.ok()) {
+        return Fail(kExitOutputFailed, made);
+      }
+    }
+    metrics::MetricsRunOptions options = metrics::MetricsRunOptionsFromEnvironment(metrics_dir);
+    if (options.job_type.empty()) options.job_type = "train_prune";
+    for (const auto& [name, value] : config->flags) options.config[name] = value;
+    absl::StatusOr<std::unique_ptr<metrics::MetricsRun>> opened = metrics::OpenMetricsRun(options);
+    if (!opened.ok()) return Fail(kExitOutputFailed, opened.status());
+    run = *std::move(opened);
+  }
+  absl::StatusOr<nlohmann::json> result = tools::RunTrainPrune(
+      *config, run.get(), progress, isatty(STDERR_FILENO) != 0 ? nullptr : stderr);
+  const int code = Report(result);
+  if (run != nullptr) {
+    if (absl::Status finished = run->Finish(code); !finished.ok()) {
+      return code != kExitOk ? code : Fail(kExitOutputFailed, finished);
+    }
+  }
+  return code;
+}
+
 
 }  // namespace
 }  // namespace edgecompress

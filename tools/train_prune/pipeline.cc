@@ -17,6 +17,7 @@
 #include "pruning/recipe.h"
 #include "pruning/sparsity_report.h"
 #include "pruning/torch.h"
+#include "tools/io/directory.h"
 #include "tools/plot/line_chart.h"
 #include "tools/result/result_json.h"
 #include "tools/status/status_macros.h"
@@ -394,13 +395,6 @@ absl::StatusOr<ThinnedModel> ThinModel(training::ImageClassifier& model,
     result.parameters += static_cast<int64_t>(tensors.at(item.key()).values.size());
   }
   return result;
-}
-
-absl::Status MakeDirectory(const std::string& dir) {
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return absl::InternalError(absl::StrCat(dir, ": cannot create: ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status WriteText(const std::string& path, const std::string& text) {
