@@ -186,16 +186,18 @@ TEST_F(MetricsDeliveryTest, KilledClientRowsArriveOnceThroughSyncAndTheNextStart
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    // The child logs 20 rows, waits until the first ones are acknowledged,
-    // and dies without Finish or destructors, mid-upload.
+    // The child logs 10 rows, waits until they are acknowledged, logs 10
+    // more and dies without Finish or destructors, mid-upload.
     absl::StatusOr<std::unique_ptr<MetricsRun>> run = OpenMetricsRun(options);
     if (!run.ok()) _exit(10);
     for (int i = 0; i < 10; ++i) {
       if (!(*run)->Log(i, {{"row", i}, {"loss", 1.0 / (i + 1)}}).ok()) _exit(11);
     }
+    const int64_t first_rows_bytes = static_cast<int64_t>(
+        std::filesystem::file_size(absl::StrCat(dir, "/", kSpoolFileName)));
     const bool acked = WaitUntil([&] {
       absl::StatusOr<int64_t> bytes = ReadAckedBytes(dir);
-      return bytes.ok() && *bytes > 0;
+      return bytes.ok() && *bytes >= first_rows_bytes;
     });
     if (!acked) _exit(12);
     for (int i = 10; i < 20; ++i) {
