@@ -67,11 +67,20 @@ void SpmmPortable(const SpmmProblem& problem, size_t begin, size_t end, float* s
     if (n < kSpmmMinVectorPixels) {
       // Too few pixels to fill a vector: plain sparse dot products.
       for (size_t j = 0; j < n; ++j) {
+        const float* xj = x + j * cols;
         for (size_t o = 0; o < rows; ++o) {
-          float acc = problem.bias != nullptr ? problem.bias[o] : 0.0f;
-          for (uint32_t i = w.row_begin[o]; i < w.row_begin[o + 1]; ++i) {
-            acc += w.values[i] * x[j * cols + w.columns[i]];
+          // Four partial sums: the adds do not wait on each other's latency.
+          float s0 = problem.bias != nullptr ? problem.bias[o] : 0.0f, s1 = 0, s2 = 0, s3 = 0;
+          uint32_t i = w.row_begin[o];
+          const uint32_t end = w.row_begin[o + 1];
+          for (; i + 4 <= end; i += 4) {
+            s0 += w.values[i] * xj[w.columns[i]];
+            s1 += w.values[i + 1] * xj[w.columns[i + 1]];
+            s2 += w.values[i + 2] * xj[w.columns[i + 2]];
+            s3 += w.values[i + 3] * xj[w.columns[i + 3]];
           }
+          for (; i < end; ++i) s0 += w.values[i] * xj[w.columns[i]];
+          const float acc = (s0 + s1) + (s2 + s3);
           y[j * rows + o] = std::min(std::max(acc, problem.output_min), problem.output_max);
         }
       }
