@@ -30,6 +30,18 @@ std::string WriterLockPath(const std::string& run_directory, absl::string_view t
   return absl::StrCat(run_directory, "/writer-", token, ".lock");
 }
 
+// How often the uploading process checks the spool for records that other
+// processes sharing the run directory appended.
+constexpr absl::Duration kOtherWritersPoll = absl::Seconds(1);
+
+// True when the spool holds bytes beyond the acknowledged ones.
+bool SpoolHasUnackedBytes(const std::string& run_directory) {
+  struct stat info;
+  if (stat(absl::StrCat(run_directory, "/", kSpoolFileName).c_str(), &info) != 0) return false;
+  const absl::StatusOr<int64_t> acked = ReadAckedBytes(run_directory);
+  return acked.ok() && info.st_size > *acked;
+}
+
 std::string UploadLockPath(const std::string& run_directory) {
   return absl::StrCat(run_directory, "/upload.lock");
 }
@@ -277,16 +289,22 @@ absl::Status MetricsRun::Finish(int exit_code) {
     return absl::OkStatus();
   }
   std::string problem;
+  bool uploading_elsewhere = false;
   {
     absl::MutexLock lock(&upload_mutex_);
     finishing_ = true;
     wake_ = true;
+    lock_attempts_at_finish_ = lock_attempts_;
     const auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(upload_mutex_) {
-      return uploaded_records_ == appended_records_ || upload_dead_;
+      // Elsewhere counts only after a try made since Finish began: the
+      // other process may have ended meanwhile.
+      return uploaded_records_ == appended_records_ || upload_dead_ ||
+             (uploading_elsewhere_ && lock_attempts_ > lock_attempts_at_finish_);
     };
     upload_mutex_.AwaitWithTimeout(absl::Condition(&done), options_.finish_timeout);
     stopping_ = true;
     problem = upload_problem_;
+    uploading_elsewhere = uploading_elsewhere_;
   }
   stop_upload_ = true;
   upload_thread_.join();
@@ -301,7 +319,12 @@ absl::Status MetricsRun::Finish(int exit_code) {
   }
   const int64_t unsent = std::count_if(spool->records.begin(), spool->records.end(),
                                        [&](const SpoolRecord& r) { return r.end_byte > *acked; });
-  if (unsent > 0) {
+  if (unsent > 0 && uploading_elsewhere) {
+    WriteLine(options_.log_line,
+              absl::StrCat("metrics: ", unsent, " records of run ", run_id_, " in ", spool_path,
+                           " are left to the process that holds ", options_.run_directory,
+                           "/upload.lock"));
+  } else if (unsent > 0) {
     WriteLine(options_.log_line, absl::StrCat("metrics: ", unsent, " records of run ", run_id_, " not uploaded",
                      problem.empty() ? "" : absl::StrCat(" (", problem, ")"), "; they stay in ",
                      spool_path, " for a later sync"));
@@ -330,16 +353,26 @@ void MetricsRun::UploadLoop() {
       for (;;) {
         if (stopping_) return;
         const absl::Time now = absl::Now();
-        const bool pending = uploaded_records_ != appended_records_;
+        // Records of other processes sharing the directory count too: the
+        // holder of upload.lock sends them.
+        const bool others_pending =
+            upload_lock != nullptr && SpoolHasUnackedBytes(options_.run_directory);
+        const bool pending = uploaded_records_ != appended_records_ || others_pending;
+        const bool retry_lock_now = finishing_ && upload_lock == nullptr &&
+                                    lock_attempts_ == lock_attempts_at_finish_;
         const absl::Time send_at =
-            std::max(next_lock_attempt,
-                     finishing_ ? absl::InfinitePast() : last_request + options_.min_request_interval);
+            retry_lock_now ? absl::InfinitePast()
+                           : std::max(next_lock_attempt,
+                                      finishing_ ? absl::InfinitePast()
+                                                 : last_request + options_.min_request_interval);
         if (pending && now >= send_at) break;
-        const absl::Time heartbeat_at = last_request + options_.heartbeat_interval;
+        absl::Time heartbeat_at = last_request + options_.heartbeat_interval;
         if (!pending && upload_lock != nullptr && now >= heartbeat_at) {
           heartbeat = true;
           break;
         }
+        // The holder looks for other processes' records now and then.
+        if (upload_lock != nullptr) heartbeat_at = std::min(heartbeat_at, now + kOtherWritersPoll);
         wake_ = false;
         const auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(upload_mutex_) {
           return wake_ || stopping_;
@@ -356,10 +389,14 @@ void MetricsRun::UploadLoop() {
         // later in case it ends first.
         absl::MutexLock lock(&upload_mutex_);
         upload_problem_ = std::string(acquired.status().message());
+        uploading_elsewhere_ = acquired.status().code() == absl::StatusCode::kUnavailable;
+        ++lock_attempts_;
         next_lock_attempt = absl::Now() + std::max(options_.min_request_interval, absl::Seconds(1));
         continue;
       }
       upload_lock = *std::move(acquired);
+      absl::MutexLock lock(&upload_mutex_);
+      uploading_elsewhere_ = false;
     }
     absl::Status status;
     if (heartbeat) {

@@ -101,8 +101,10 @@ class MetricsRun : public training::MetricsSink {
   absl::Status Log(int64_t step, const training::MetricValues& values) override;
   absl::Status Summarize(const training::MetricValues& values) override;
 
-  // Spools the completion, then waits up to finish_timeout for the upload.
-  // What is still unsent stays in the run directory, said in one log line.
+  // Spools the completion, then waits up to finish_timeout for the upload
+  // (not at all when another process sharing the run directory is the one
+  // uploading: it sends our records with its own). What is still unsent
+  // stays in the run directory, said in one log line.
   // Errors only when the completion cannot be spooled. Call once.
   absl::Status Finish(int exit_code);
 
@@ -137,6 +139,10 @@ class MetricsRun : public training::MetricsSink {
   bool finishing_ ABSL_GUARDED_BY(upload_mutex_) = false;   // send now, ignore pacing
   bool stopping_ ABSL_GUARDED_BY(upload_mutex_) = false;    // the thread must end
   bool upload_dead_ ABSL_GUARDED_BY(upload_mutex_) = false; // a final error ended it
+  // Another live process holds upload.lock and uploads our records too.
+  bool uploading_elsewhere_ ABSL_GUARDED_BY(upload_mutex_) = false;
+  int lock_attempts_ ABSL_GUARDED_BY(upload_mutex_) = 0;  // failed tries of upload.lock
+  int lock_attempts_at_finish_ ABSL_GUARDED_BY(upload_mutex_) = -1;
   uint64_t appended_records_ ABSL_GUARDED_BY(upload_mutex_) = 0;
   uint64_t uploaded_records_ ABSL_GUARDED_BY(upload_mutex_) = 0;  // as counted by appended_
   std::string upload_problem_ ABSL_GUARDED_BY(upload_mutex_);  // the last failure

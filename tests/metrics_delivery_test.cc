@@ -340,14 +340,14 @@ TEST_F(MetricsDeliveryTest, TwoProcessesShareOneRunAndItCompletesAfterTheLast) {
   EXPECT_EQ((*bench)->run_id(), "trial007");
   LogRows(**train, 0, 4);
   ASSERT_THAT((*bench)->Log(0, {{"row", 4}, {"latency_ms", 1.25}}), IsOk());  // _step 4
-  ASSERT_THAT((*train)->Finish(0), IsOk());
+  ASSERT_THAT((*train)->Finish(2), IsOk());
   EXPECT_FALSE(server_->FindRun("trial007")->exit_code.has_value());  // bench still open
   ASSERT_THAT((*bench)->Log(1, {{"row", 5}}), IsOk());
   ASSERT_THAT((*bench)->Finish(0), IsOk());
 
   ExpectRowsOnceInOrder("trial007", 6);
   const std::optional<WandbTestServer::Run> received = server_->FindRun("trial007");
-  EXPECT_EQ(received->exit_code, 0);
+  EXPECT_EQ(received->exit_code, 2);  // the first failure of the trial's processes
   EXPECT_EQ(received->completions, 1);
   EXPECT_EQ(nlohmann::json::parse(received->upsert_variables["config"].get<std::string>()),
             (nlohmann::json{{"lr", {{"value", 0.02}}},
