@@ -87,6 +87,35 @@ UploadOptions FastUpload() {
   return upload;
 }
 
+// In a forked child: logs rows 0..9, waits until they are acknowledged,
+// logs rows 10..19 and dies without Finish or destructors, mid-upload.
+void RunChildThatDiesMidRun(const MetricsRunOptions& options, const std::string& dir) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    absl::StatusOr<std::unique_ptr<MetricsRun>> run = OpenMetricsRun(options);
+    if (!run.ok()) _exit(10);
+    for (int i = 0; i < 10; ++i) {
+      if (!(*run)->Log(i, {{"row", i}, {"loss", 1.0 / (i + 1)}}).ok()) _exit(11);
+    }
+    const int64_t first_rows_bytes = static_cast<int64_t>(
+        std::filesystem::file_size(absl::StrCat(dir, "/", kSpoolFileName)));
+    const bool acked = WaitUntil([&] {
+      absl::StatusOr<int64_t> bytes = ReadAckedBytes(dir);
+      return bytes.ok() && *bytes >= first_rows_bytes;
+    });
+    if (!acked) _exit(12);
+    for (int i = 10; i < 20; ++i) {
+      if (!(*run)->Log(i, {{"row", i}, {"loss", 1.0 / (i + 1)}}).ok()) _exit(11);
+    }
+    _exit(0);
+  }
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+  ASSERT_TRUE(WIFEXITED(wait_status));
+  ASSERT_EQ(WEXITSTATUS(wait_status), 0) << "10 open, 11 log, 12 nothing acknowledged";
+}
+
 class MetricsDeliveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -183,32 +212,7 @@ INSTANTIATE_TEST_SUITE_P(ServiceUnavailableAndTooManyRequests, ForcedFailureTest
 TEST_F(MetricsDeliveryTest, KilledClientRowsArriveOnceThroughSyncAndTheNextStart) {
   const std::string dir = FreshDirectory("killed");
   MetricsRunOptions options = Options(dir, "killed01");
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // The child logs 10 rows, waits until they are acknowledged, logs 10
-    // more and dies without Finish or destructors, mid-upload.
-    absl::StatusOr<std::unique_ptr<MetricsRun>> run = OpenMetricsRun(options);
-    if (!run.ok()) _exit(10);
-    for (int i = 0; i < 10; ++i) {
-      if (!(*run)->Log(i, {{"row", i}, {"loss", 1.0 / (i + 1)}}).ok()) _exit(11);
-    }
-    const int64_t first_rows_bytes = static_cast<int64_t>(
-        std::filesystem::file_size(absl::StrCat(dir, "/", kSpoolFileName)));
-    const bool acked = WaitUntil([&] {
-      absl::StatusOr<int64_t> bytes = ReadAckedBytes(dir);
-      return bytes.ok() && *bytes >= first_rows_bytes;
-    });
-    if (!acked) _exit(12);
-    for (int i = 10; i < 20; ++i) {
-      if (!(*run)->Log(i, {{"row", i}, {"loss", 1.0 / (i + 1)}}).ok()) _exit(11);
-    }
-    _exit(0);
-  }
-  int wait_status = 0;
-  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
-  ASSERT_TRUE(WIFEXITED(wait_status));
-  ASSERT_EQ(WEXITSTATUS(wait_status), 0) << "10 open, 11 log, 12 nothing acknowledged";
+  ASSERT_NO_FATAL_FAILURE(RunChildThatDiesMidRun(options, dir));
 
   // The worst crash point: the server had answered 2xx but our
   // acknowledgement never reached the disk. Everything is resent.
@@ -235,6 +239,22 @@ TEST_F(MetricsDeliveryTest, KilledClientRowsArriveOnceThroughSyncAndTheNextStart
   received = server_->FindRun("killed01");
   EXPECT_EQ(received->exit_code, 0);
   EXPECT_EQ(received->completions, 2);
+}
+
+TEST_F(MetricsDeliveryTest, KilledClientRowsArriveOnceThroughTheNextStartAlone) {
+  const std::string dir = FreshDirectory("killed_next_start");
+  MetricsRunOptions options = Options(dir, "killed02");
+  ASSERT_NO_FATAL_FAILURE(RunChildThatDiesMidRun(options, dir));
+  // No sync: the next process in the directory uploads the rest, completes
+  // the dead writer (exit 1) and then resumes the run with its own rows.
+  auto run = OpenMetricsRun(options);
+  ASSERT_THAT(run, IsOk());
+  LogRows(**run, 20, 5);
+  ASSERT_THAT((*run)->Finish(0), IsOk());
+  ExpectRowsOnceInOrder("killed02", 25);
+  const std::optional<WandbTestServer::Run> received = server_->FindRun("killed02");
+  EXPECT_EQ(received->completions, 2);  // failed (the killed child), then finished
+  EXPECT_EQ(received->exit_code, 0);
 }
 
 TEST_F(MetricsDeliveryTest, RowsLoggedWhileTheServerIsDownArriveAfterItRestarts) {
