@@ -19,7 +19,7 @@ class FileLock {
   // Creates `path` if needed and locks it exclusively without waiting:
   // kUnavailable naming the path when someone else holds it.
   static absl::StatusOr<std::unique_ptr<FileLock>> TryAcquire(const std::string& path);
-  // Unlocks; with `remove_on_release` also deletes the file first.
+  // Unlocks (after deleting the file if RemoveOnRelease was called).
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;

@@ -190,7 +190,7 @@ absl::Status MetricsRun::Start() {
         {"commit", nullptr},
         {"host", NullIfEmpty(host)},
         {"debug", nullptr},
-        {"program", NullIfEmpty(options_.job_type)},
+        {"program", nullptr},
         {"repo", nullptr},
         {"state", nullptr},
         {"summaryMetrics", nullptr}};

@@ -147,7 +147,6 @@ absl::Status SpoolUploader::UploadPending(const RetryWait& wait,
                                             acked_bytes, " is not a record boundary of ",
                                             kSpoolFileName, " (", spool.whole_bytes, " bytes)"));
   }
-  unacked_records_ = static_cast<int64_t>(records.size() - next);
   if (next == records.size()) return absl::OkStatus();
 
   if (!run_path_.has_value() && records[next].type != SpoolRecordType::kRun) {
@@ -191,7 +190,6 @@ absl::Status SpoolUploader::UploadPending(const RetryWait& wait,
       if (!empty) RETURN_IF_ERROR(PostFileStream(request, wait, cancel));
     }
     RETURN_IF_ERROR(WriteAckedBytes(run_directory_, records[end - 1].end_byte));
-    unacked_records_ -= static_cast<int64_t>(end - next);
     next = end;
   }
   return absl::OkStatus();

@@ -75,8 +75,6 @@ class SpoolUploader {
   // Sends the heartbeat body "{}" once, without retrying.
   absl::Status SendHeartbeat(const std::atomic<bool>* cancel);
 
-  // Records still unacknowledged after the last UploadPending.
-  int64_t unacked_records() const { return unacked_records_; }
   // True once a file_stream response said "stopped": true.
   bool stop_requested() const { return stop_requested_; }
 
@@ -96,7 +94,6 @@ class SpoolUploader {
   std::function<absl::Time()> now_;
   std::mt19937_64 jitter_random_;
   std::optional<RunPath> run_path_;
-  int64_t unacked_records_ = 0;
   bool stop_requested_ = false;
 };
 

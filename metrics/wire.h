@@ -28,7 +28,9 @@ struct RunPath {
   std::string entity;
   std::string project;
   std::string run_id;
-  int64_t history_line_count = 0;  // lines the server already holds
+  // Lines the server already holds. Read back as the protocol describes; the
+  // uploader does not need it, because its offsets come from the spool.
+  int64_t history_line_count = 0;
 };
 
 // POST {base}/graphql body: {"query", "variables", "operationName"} for the
