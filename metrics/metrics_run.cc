@@ -279,6 +279,7 @@ absl::Status MetricsRun::Finish(int exit_code) {
     RETURN_IF_ERROR(Append([&](const SpoolState&) -> absl::StatusOr<nlohmann::json> {
       return nlohmann::json{{"type", "complete"}, {"writer", writer_token_}, {"exit_code", exit_code}};
     }));
+    RETURN_IF_ERROR(spool_->Flush());
     finished_ = true;
     writer_lock_.reset();  // completed: nobody must take us for a killed writer
   }

@@ -101,7 +101,8 @@ class MetricsRun : public training::MetricsSink {
   absl::Status Log(int64_t step, const training::MetricValues& values) override;
   absl::Status Summarize(const training::MetricValues& values) override;
 
-  // Spools the completion, then waits up to finish_timeout for the upload
+  // Spools the completion and flushes the spool to disk (fdatasync), then
+  // waits up to finish_timeout for the upload
   // (not at all when another process sharing the run directory is the one
   // uploading: it sends our records with its own). What is still unsent
   // stays in the run directory, said in one log line.

@@ -291,6 +291,11 @@ absl::Status SpoolWriter::Append(
   return status;
 }
 
+absl::Status SpoolWriter::Flush() {
+  if (fdatasync(fd_) != 0) return ErrnoError(path_, "cannot flush to disk");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> ReadAckedBytes(const std::string& run_directory) {
   const std::string path = absl::StrCat(run_directory, "/", kAckedFileName);
   ASSIGN_OR_RETURN(const std::optional<std::string> text, ReadWholeFile(path));

@@ -22,8 +22,8 @@
 // flock on spool.jsonl and each record is one write(), so a killed process
 // leaves whole records (page cache survives the process). A final line
 // without its newline (power loss mid-write) is ignored by readers and cut
-// off by the next writer. Not guaranteed: records survive power loss (there
-// is no fsync per row).
+// off by the next writer. Records survive power loss only once Flush ran
+// (MetricsRun::Finish calls it; there is no fsync per row).
 #ifndef EDGECOMPRESS_METRICS_SPOOL_H_
 #define EDGECOMPRESS_METRICS_SPOOL_H_
 
@@ -100,6 +100,10 @@ class SpoolWriter {
   // nothing). An error from `make_record` is returned and nothing is written.
   absl::Status Append(
       const std::function<absl::StatusOr<nlohmann::json>(const SpoolState&)>& make_record);
+
+  // fdatasync: what was appended survives a power loss too (Append alone
+  // survives the process, not the machine).
+  absl::Status Flush();
 
   // The state after this writer's last Open or Append.
   const SpoolState& state() const { return state_; }
