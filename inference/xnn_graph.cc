@@ -135,6 +135,7 @@ struct Runtime::State {
   std::vector<std::shared_ptr<const void>> static_weights;
   std::vector<float> padded_input;  // input_size floats + XNN_EXTRA_BYTES
   float* bound_output = nullptr;    // output pointer given to the last xnn_setup_runtime
+  const float* bound_input = nullptr;  // input pointer given to it
   std::unique_ptr<pthreadpool, ThreadpoolDeleter> threadpool;
   std::unique_ptr<xnn_runtime, XnnRuntimeDeleter> runtime;
 };
@@ -1159,18 +1160,38 @@ absl::Status Runtime::Run(absl::Span<const float> input, absl::Span<float> outpu
   // The copy gives XNNPACK the XNN_EXTRA_BYTES of readable tail it may touch,
   // and a fixed input address, so setup only reruns when the output moves.
   std::copy(input.begin(), input.end(), state_->padded_input.begin());
-  if (output.data() != state_->bound_output) {
+  return Invoke(state_->padded_input.data(), output.data());
+}
+
+absl::Status Runtime::RunWithPaddedInput(absl::Span<const float> input,
+                                         absl::Span<float> output) {
+  static_assert(kInputPaddingFloats * sizeof(float) >= XNN_EXTRA_BYTES, "padding too small");
+  if (state_ == nullptr) {
+    return absl::FailedPreconditionError("run: this Runtime was moved from");
+  }
+  if (input.size() != input_size_ || output.size() != output_size_) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "run: %d input and %d output floats, the graph needs %d and %d", input.size(),
+        output.size(), input_size_, output_size_));
+  }
+  return Invoke(input.data(), output.data());
+}
+
+absl::Status Runtime::Invoke(const float* input, float* output) {
+  if (output != state_->bound_output || input != state_->bound_input) {
     const xnn_external_value externals[] = {
-        {kInputExternalId, state_->padded_input.data()},
-        {kOutputExternalId, output.data()},
+        {kInputExternalId, const_cast<float*>(input)},
+        {kOutputExternalId, output},
     };
     state_->bound_output = nullptr;
+    state_->bound_input = nullptr;
     if (xnn_status status =
             xnn_setup_runtime(state_->runtime.get(), kNumExternalIds, externals);
         status != xnn_status_success) {
       return XnnError(status, "run: xnn_setup_runtime");
     }
-    state_->bound_output = output.data();
+    state_->bound_output = output;
+    state_->bound_input = input;
   }
   if (xnn_status status = xnn_invoke_runtime(state_->runtime.get());
       status != xnn_status_success) {

@@ -385,6 +385,13 @@ class Runtime {
   // exactly output_size(), both NHWC (row-major in the declared shapes).
   // Nothing is kept after the call returns.
   absl::Status Run(absl::Span<const float> input, absl::Span<float> output);
+  // Run without the input copy, for callers that own padded buffers
+  // (inference/sparse chains runtimes through one arena): the
+  // kInputPaddingFloats floats after `input` must be readable (XNNPACK reads
+  // up to XNN_EXTRA_BYTES past a tensor, never writes there), and setup
+  // reruns whenever the input or output address changes.
+  absl::Status RunWithPaddedInput(absl::Span<const float> input, absl::Span<float> output);
+  static constexpr size_t kInputPaddingFloats = 4;  // XNN_EXTRA_BYTES (16) / sizeof(float)
 
   absl::Span<const size_t> input_shape() const { return input_shape_; }
   absl::Span<const size_t> output_shape() const { return output_shape_; }
@@ -399,6 +406,8 @@ class Runtime {
   struct State;
 
   explicit Runtime(std::unique_ptr<State> state);
+  // Binds `input` and `output` (setup when either moved) and invokes.
+  absl::Status Invoke(const float* input, float* output);
 
   std::vector<size_t> input_shape_, output_shape_;
   size_t input_size_ = 0, output_size_ = 0;

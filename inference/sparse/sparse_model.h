@@ -30,7 +30,7 @@
 //
 // Why NHWC at the stage boundaries: XNNPACK's dense path is NHWC, so keeping
 // NHWC costs no layout conversion between stages; the SpMM kernel gets its
-// NCHW-style inner loop by transposing 32-pixel tiles in cache (spmm.h).
+// NCHW-style inner loop by transposing 64-pixel tiles in cache (spmm.h).
 // XNNPACK's own sparse path instead converts the whole body to NCHW, which
 // only pays when all of it can run there.
 //

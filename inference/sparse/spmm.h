@@ -9,18 +9,18 @@
 // broadcast multiplies a contiguous vector of pixels; for that it runs the
 // whole network body in NCHW. We get the same inner loop without changing
 // the layout of the dense parts: the kernel transposes a tile of
-// kSpmmTilePixels pixels into scratch (the tile's "NCHW" [cols, 32] block,
+// kSpmmTilePixels pixels into scratch (the tile's "NCHW" [cols, 64] block,
 // in L1/L2), runs the NCHW SpMM on it, and writes the tile back as NHWC.
 // The transposes cost O(cols + rows) per pixel against (1 - sparsity) *
 // rows * cols multiply-adds, negligible for the 64..1024-channel pointwise
 // layers of MobileNets at the sparsities where sparse wins.
 //
-// Steps per tile of up to 32 pixels (pixels past the end are zeros):
+// Steps per tile of up to 64 pixels (pixels past the end are zeros):
 //   1. xt[k][j] = x[p0 + j, k]                       (transpose; 8x8 AVX blocks)
 //   2. for each output channel o:
-//        acc[0..31] = bias[o]
-//        for each nonzero (k, w) of row o: acc += w * xt[k][0..31]
-//        acc = clamp(acc); yt[o][0..31] = acc
+//        acc[0..63] = bias[o]
+//        for each nonzero (k, w) of row o: acc += w * xt[k][0..63]
+//        acc = clamp(acc); yt[o][0..63] = acc
 //   3. y[p0 + j, o] = yt[o][j]                       (transpose back)
 // A tile of fewer than kSpmmMinVectorPixels pixels (a fully connected layer
 // at batch 1) skips the transposes: one sparse dot product per output.
@@ -48,7 +48,7 @@
 
 namespace edgecompress::inference::sparse {
 
-inline constexpr size_t kSpmmTilePixels = 32;
+inline constexpr size_t kSpmmTilePixels = 64;
 inline constexpr size_t kSpmmMinVectorPixels = 4;
 
 // A [rows, cols] matrix in compressed sparse row form: row o's nonzeros are

@@ -13,7 +13,7 @@ namespace edgecompress::inference::sparse {
 namespace {
 
 constexpr size_t kTile = kSpmmTilePixels;
-static_assert(kTile == 32, "the inner loop keeps 4 vectors of 8 pixels");
+static_assert(kTile == 64, "the inner loop keeps 8 vectors of 8 pixels");
 
 // dst[c * dst_stride + r] = src[r * src_stride + c] for r, c in [0, 8).
 inline void Transpose8x8(const float* src, size_t src_stride, float* dst, size_t dst_stride) {
@@ -116,45 +116,31 @@ void SpmmAvx2(const SpmmProblem& problem, size_t begin, size_t end, float* scrat
     }
     Transpose(x, cols, n, cols, xt, kTile);
     for (size_t o = 0; o < rows; ++o) {
+      // Eight independent accumulators (64 pixels): an FMA's latency (4
+      // cycles) times two FMA ports needs 8 sums in flight to keep them busy.
       const __m256 b = _mm256_set1_ps(problem.bias != nullptr ? problem.bias[o] : 0.0f);
-      __m256 acc0 = b, acc1 = b, acc2 = b, acc3 = b;
-      // Two nonzeros per step into two sets of accumulators: an FMA's
-      // latency (4 cycles) times the two FMA ports needs 8 independent sums
-      // to keep them busy; one set of 4 would halve the throughput.
-      __m256 odd0 = _mm256_setzero_ps(), odd1 = odd0, odd2 = odd0, odd3 = odd0;
-      uint32_t i = row_begin[o];
-      const uint32_t row_end = row_begin[o + 1];
-      for (; i + 2 <= row_end; i += 2) {
+      __m256 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
+      for (uint32_t i = row_begin[o]; i < row_begin[o + 1]; ++i) {
         const __m256 v = _mm256_broadcast_ss(values + i);
-        const __m256 u = _mm256_broadcast_ss(values + i + 1);
-        const float* column = xt + static_cast<size_t>(columns[i]) * kTile;
-        const float* next = xt + static_cast<size_t>(columns[i + 1]) * kTile;
-        acc0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(column + 0), acc0);
-        acc1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(column + 8), acc1);
-        acc2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(column + 16), acc2);
-        acc3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(column + 24), acc3);
-        odd0 = _mm256_fmadd_ps(u, _mm256_loadu_ps(next + 0), odd0);
-        odd1 = _mm256_fmadd_ps(u, _mm256_loadu_ps(next + 8), odd1);
-        odd2 = _mm256_fmadd_ps(u, _mm256_loadu_ps(next + 16), odd2);
-        odd3 = _mm256_fmadd_ps(u, _mm256_loadu_ps(next + 24), odd3);
+        const float* c = xt + static_cast<size_t>(columns[i]) * kTile;
+        a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(c + 0), a0);
+        a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(c + 8), a1);
+        a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(c + 16), a2);
+        a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(c + 24), a3);
+        a4 = _mm256_fmadd_ps(v, _mm256_loadu_ps(c + 32), a4);
+        a5 = _mm256_fmadd_ps(v, _mm256_loadu_ps(c + 40), a5);
+        a6 = _mm256_fmadd_ps(v, _mm256_loadu_ps(c + 48), a6);
+        a7 = _mm256_fmadd_ps(v, _mm256_loadu_ps(c + 56), a7);
       }
-      if (i < row_end) {
-        const __m256 v = _mm256_broadcast_ss(values + i);
-        const float* column = xt + static_cast<size_t>(columns[i]) * kTile;
-        acc0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(column + 0), acc0);
-        acc1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(column + 8), acc1);
-        acc2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(column + 16), acc2);
-        acc3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(column + 24), acc3);
-      }
-      acc0 = _mm256_add_ps(acc0, odd0);
-      acc1 = _mm256_add_ps(acc1, odd1);
-      acc2 = _mm256_add_ps(acc2, odd2);
-      acc3 = _mm256_add_ps(acc3, odd3);
       float* out = yt + o * kTile;
-      _mm256_storeu_ps(out + 0, _mm256_min_ps(_mm256_max_ps(acc0, vmin), vmax));
-      _mm256_storeu_ps(out + 8, _mm256_min_ps(_mm256_max_ps(acc1, vmin), vmax));
-      _mm256_storeu_ps(out + 16, _mm256_min_ps(_mm256_max_ps(acc2, vmin), vmax));
-      _mm256_storeu_ps(out + 24, _mm256_min_ps(_mm256_max_ps(acc3, vmin), vmax));
+      _mm256_storeu_ps(out + 0, _mm256_min_ps(_mm256_max_ps(a0, vmin), vmax));
+      _mm256_storeu_ps(out + 8, _mm256_min_ps(_mm256_max_ps(a1, vmin), vmax));
+      _mm256_storeu_ps(out + 16, _mm256_min_ps(_mm256_max_ps(a2, vmin), vmax));
+      _mm256_storeu_ps(out + 24, _mm256_min_ps(_mm256_max_ps(a3, vmin), vmax));
+      _mm256_storeu_ps(out + 32, _mm256_min_ps(_mm256_max_ps(a4, vmin), vmax));
+      _mm256_storeu_ps(out + 40, _mm256_min_ps(_mm256_max_ps(a5, vmin), vmax));
+      _mm256_storeu_ps(out + 48, _mm256_min_ps(_mm256_max_ps(a6, vmin), vmax));
+      _mm256_storeu_ps(out + 56, _mm256_min_ps(_mm256_max_ps(a7, vmin), vmax));
     }
     Transpose(yt, kTile, rows, n, y, rows);
   }

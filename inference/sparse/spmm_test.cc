@@ -64,7 +64,7 @@ struct Case {
 };
 
 // Edges: pixel counts below, at and around the 4-pixel vector threshold and
-// the 32-pixel tile; channel counts that are and are not multiples of 8
+// the 64-pixel tile; channel counts that are and are not multiples of 8
 // (the AVX2 transposes' blocks); sparsities 0 to 1 (all-zero rows).
 constexpr Case kCases[] = {
     {8, 8, 1, 0.0, true, -INFINITY, INFINITY},   {16, 24, 3, 0.5, true, 0.0f, 6.0f},
