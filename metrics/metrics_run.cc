@@ -333,8 +333,9 @@ absl::Status MetricsRun::Finish(int exit_code) {
   return absl::OkStatus();
 }
 
-bool MetricsRun::WaitUnlessStopping(absl::Duration duration) {
+bool MetricsRun::WaitBeforeRetry(absl::Duration duration, absl::string_view failure) {
   absl::MutexLock lock(&upload_mutex_);
+  upload_problem_ = std::string(failure);
   upload_mutex_.AwaitWithTimeout(absl::Condition(&stopping_), duration);
   return !stopping_;
 }
@@ -404,7 +405,10 @@ void MetricsRun::UploadLoop() {
       status = uploader.SendHeartbeat(&stop_upload_);
     } else {
       status = uploader.UploadPending(
-          [this](absl::Duration delay) { return WaitUnlessStopping(delay); }, &stop_upload_);
+          [this](absl::Duration delay, absl::string_view failure) {
+            return WaitBeforeRetry(delay, failure);
+          },
+          &stop_upload_);
     }
     last_request = absl::Now();
     if (uploader.stop_requested()) stop_requested_ = true;
@@ -447,7 +451,7 @@ absl::Status SyncRunDirectory(const std::string& run_directory, const SyncOption
   SpoolUploader uploader(run_directory, options.endpoint, options.upload, options.now);
   const absl::Time give_up_at = absl::Now() + options.give_up_after;
   return uploader.UploadPending(
-      [&](absl::Duration delay) {
+      [&](absl::Duration delay, absl::string_view) {
         if (absl::Now() + delay > give_up_at) return false;
         absl::SleepFor(delay);
         return true;

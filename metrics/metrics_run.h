@@ -122,8 +122,9 @@ class MetricsRun : public training::MetricsSink {
   absl::Status Append(
       const std::function<absl::StatusOr<nlohmann::json>(const SpoolState&)>& make_record);
   void UploadLoop();
-  // Sleeps up to `duration` unless stopping; false when stopping.
-  bool WaitUnlessStopping(absl::Duration duration);
+  // Notes `failure` for Finish's message, then sleeps up to `duration`
+  // unless stopping; false when stopping.
+  bool WaitBeforeRetry(absl::Duration duration, absl::string_view failure);
 
   const MetricsRunOptions options_;
   std::string run_id_;

@@ -5,7 +5,10 @@
 //   disk only   MetricsRun without an endpoint: spool append under flock
 //   uploading   MetricsRun streaming to the loopback W&B test server while
 //               rows are logged (upload on its own thread)
-// Then how long Finish takes to drain a backlog to the test server.
+//   server down MetricsRun whose endpoint refuses connections (retrying with
+//               backoff on its own thread)
+// Then how long Finish takes to drain a backlog to the test server, and what
+// one full read of a spool costs (each upload pass reads the spool whole).
 //   bazel run -c opt //metrics:metrics_run_benchmark
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "metrics/metrics_run.h"
+#include "metrics/spool.h"
 #include "metrics/wandb_test_server.h"
 #include "training/metrics_sink.h"
 
@@ -69,33 +73,45 @@ int Main() {
   training::RecordingMetricsSink recording;
   auto disk = OpenMetricsRun(Options(root + "/disk", ""));
   auto uploading = OpenMetricsRun(Options(root + "/uploading", (*server)->base_url()));
-  if (!disk.ok() || !uploading.ok()) {
+  // Port 1 on loopback: nothing listens, every attempt is refused.
+  MetricsRunOptions down_options = Options(root + "/down", "http://127.0.0.1:1");
+  down_options.run_id = "down";
+  down_options.finish_timeout = absl::ZeroDuration();
+  auto down = OpenMetricsRun(down_options);
+  if (!disk.ok() || !uploading.ok() || !down.ok()) {
     std::fprintf(stderr, "cannot open runs\n");
     return 2;
   }
-  double recording_s = 0, disk_s = 0, uploading_s = 0;
+  double recording_s = 0, disk_s = 0, uploading_s = 0, down_s = 0;
   for (int round = 0; round < kRounds; ++round) {
     const int first = round * kRowsPerRound;
     recording_s += TimeLogs(recording, first, kRowsPerRound);
     disk_s += TimeLogs(**disk, first, kRowsPerRound);
     uploading_s += TimeLogs(**uploading, first, kRowsPerRound);
+    down_s += TimeLogs(**down, first, kRowsPerRound);
   }
   const int rows = kRounds * kRowsPerRound;
   const auto per_row_us = [&](double seconds) { return seconds / rows * 1e6; };
   std::printf("rows logged per variant: %d (%d interleaved rounds)\n", rows, kRounds);
-  std::printf("%-10s %12s %10s\n", "variant", "us per Log", "ratio");
-  std::printf("%-10s %12.3f %10.1f\n", "recording", per_row_us(recording_s), 1.0);
-  std::printf("%-10s %12.3f %10.1f\n", "disk only", per_row_us(disk_s), disk_s / recording_s);
-  std::printf("%-10s %12.3f %10.1f\n", "uploading", per_row_us(uploading_s),
+  std::printf("%-11s %12s %10s\n", "variant", "us per Log", "ratio");
+  std::printf("%-11s %12.3f %10.1f\n", "recording", per_row_us(recording_s), 1.0);
+  std::printf("%-11s %12.3f %10.1f\n", "disk only", per_row_us(disk_s), disk_s / recording_s);
+  std::printf("%-11s %12.3f %10.1f\n", "uploading", per_row_us(uploading_s),
               uploading_s / recording_s);
+  std::printf("%-11s %12.3f %10.1f\n", "server down", per_row_us(down_s), down_s / recording_s);
 
   const absl::Time finish_start = absl::Now();
-  if (!(*uploading)->Finish(0).ok() || !(*disk)->Finish(0).ok()) return 2;
+  if (!(*uploading)->Finish(0).ok()) return 2;
   const double finish_s = absl::ToDoubleSeconds(absl::Now() - finish_start);
+  if (!(*disk)->Finish(0).ok() || !(*down)->Finish(0).ok()) return 2;
   const auto received = (*server)->FindRun("bench0");
   std::printf("Finish drained the backlog in %.3f s; server holds %zu of %d rows, exit code %d\n",
               finish_s, received ? received->history.size() : 0, rows,
               received && received->exit_code ? *received->exit_code : -1);
+  const absl::Time read_start = absl::Now();
+  const absl::StatusOr<SpoolContents> spool = ReadSpool(root + "/uploading");
+  std::printf("one ReadSpool of %zu records: %.3f s\n", spool.ok() ? spool->records.size() : 0,
+              absl::ToDoubleSeconds(absl::Now() - read_start));
   return 0;
 }
 

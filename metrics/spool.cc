@@ -23,12 +23,17 @@ absl::Status ErrnoError(absl::string_view path, absl::string_view what) {
                       absl::StrCat(path, ": ", what, ": ", std::strerror(error)));
 }
 
-// The file's bytes; nullopt when it does not exist.
-absl::StatusOr<std::optional<std::string>> ReadWholeFile(const std::string& path) {
+// The file's bytes from `offset` on; nullopt when it does not exist.
+absl::StatusOr<std::optional<std::string>> ReadFileFrom(const std::string& path, int64_t offset) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return std::optional<std::string>();
     return ErrnoError(path, "cannot open");
+  }
+  if (lseek(fd, offset, SEEK_SET) != offset) {
+    const absl::Status error = ErrnoError(path, "cannot seek");
+    close(fd);
+    return error;
   }
   std::string text;
   char buffer[1 << 16];
@@ -204,13 +209,30 @@ nlohmann::json SummaryValuesJson(const training::MetricValues& values) {
 }
 
 absl::StatusOr<SpoolContents> ReadSpool(const std::string& run_directory) {
+  return ReadSpoolFrom(run_directory, SpoolCursor{});
+}
+
+absl::StatusOr<SpoolContents> ReadSpoolFrom(const std::string& run_directory,
+                                            const SpoolCursor& from) {
   const std::string path = SpoolPath(run_directory);
   SpoolContents contents;
-  ASSIGN_OR_RETURN(const std::optional<std::string> text, ReadWholeFile(path));
-  if (!text.has_value()) return contents;
-  int line_number = 0;
-  ASSIGN_OR_RETURN(contents.whole_bytes, ParseLines(*text, path, 0, &line_number,
-                                                    &contents.state, &contents.records));
+  contents.state = from.state;
+  contents.whole_bytes = from.byte;
+  contents.whole_lines = from.line;
+  ASSIGN_OR_RETURN(const std::optional<std::string> text, ReadFileFrom(path, from.byte));
+  if (!text.has_value()) {
+    if (from.byte == 0) return contents;
+    return absl::DataLossError(absl::StrCat(path, ": missing, but ", from.byte, " bytes were read"));
+  }
+  // lseek past the end succeeds and reads nothing: check the size instead.
+  struct stat info;
+  if (stat(path.c_str(), &info) == 0 && info.st_size < from.byte) {
+    return absl::DataLossError(absl::StrCat(path, ": shrank below ", from.byte, " bytes"));
+  }
+  ASSIGN_OR_RETURN(const int64_t whole,
+                   ParseLines(*text, path, from.byte, &contents.whole_lines, &contents.state,
+                              &contents.records));
+  contents.whole_bytes += whole;
   return contents;
 }
 
@@ -298,7 +320,7 @@ absl::Status SpoolWriter::Flush() {
 
 absl::StatusOr<int64_t> ReadAckedBytes(const std::string& run_directory) {
   const std::string path = absl::StrCat(run_directory, "/", kAckedFileName);
-  ASSIGN_OR_RETURN(const std::optional<std::string> text, ReadWholeFile(path));
+  ASSIGN_OR_RETURN(const std::optional<std::string> text, ReadFileFrom(path, 0));
   if (!text.has_value()) return 0;
   const nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!json.is_object() || !json.contains("acked_bytes") || !json["acked_bytes"].is_number_integer() ||

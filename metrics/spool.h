@@ -76,12 +76,26 @@ struct SpoolContents {
   std::vector<SpoolRecord> records;
   SpoolState state;
   int64_t whole_bytes = 0;  // bytes up to the last complete line
+  int whole_lines = 0;
 };
 
 // Reads <run_directory>/spool.jsonl; a missing file reads as empty. A line
 // that is not a record, or a history offset that does not continue the
 // previous one, is kDataLoss naming "<path>:<line>".
 absl::StatusOr<SpoolContents> ReadSpool(const std::string& run_directory);
+
+// A record boundary in the spool and the state of the records before it.
+struct SpoolCursor {
+  int64_t byte = 0;
+  int line = 0;
+  SpoolState state;
+};
+
+// As ReadSpool, but only the records after `from` (whole_bytes and
+// whole_lines still count from the file's start), so a reader that comes
+// back need not parse the file again. kDataLoss when the file is shorter.
+absl::StatusOr<SpoolContents> ReadSpoolFrom(const std::string& run_directory,
+                                            const SpoolCursor& from);
 
 // Appends records to one run directory's spool. Not thread-safe: callers
 // serialise their own calls.

@@ -80,6 +80,35 @@ TEST(SpoolTest, ReadsBackWhatWasAppendedWithTheStateItImplies) {
   EXPECT_EQ((*writer)->state().next_history_offset, 2);
 }
 
+TEST(SpoolTest, ReadingFromACursorEqualsReadingEverything) {
+  const std::string dir = FreshDirectory("spool_cursor");
+  auto writer = SpoolWriter::Open(dir);
+  ASSERT_THAT(writer, IsOk());
+  AppendFixed(**writer, RunRecord("w1", "abc", nlohmann::json::object()));
+  AppendHistory(**writer, "row0");
+  const absl::StatusOr<SpoolContents> first = ReadSpool(dir);
+  ASSERT_THAT(first, IsOk());
+  AppendHistory(**writer, "row1");
+  AppendFixed(**writer, {{"type", "complete"}, {"writer", "w1"}, {"exit_code", 4}});
+
+  const absl::StatusOr<SpoolContents> all = ReadSpool(dir);
+  const absl::StatusOr<SpoolContents> rest =
+      ReadSpoolFrom(dir, SpoolCursor{first->whole_bytes, first->whole_lines, first->state});
+  ASSERT_THAT(all, IsOk());
+  ASSERT_THAT(rest, IsOk());
+  ASSERT_EQ(rest->records.size(), 2u);
+  EXPECT_EQ(rest->records[0].line, "row1");
+  EXPECT_EQ(rest->records[0].end_byte, all->records[2].end_byte);
+  EXPECT_EQ(rest->whole_bytes, all->whole_bytes);
+  EXPECT_EQ(rest->whole_lines, 4);
+  EXPECT_EQ(rest->state.next_history_offset, all->state.next_history_offset);
+  EXPECT_EQ(rest->state.open_writers, all->state.open_writers);
+
+  // A cursor past the end means the file lost data under us.
+  EXPECT_THAT(ReadSpoolFrom(dir, SpoolCursor{all->whole_bytes + 10, 5, all->state}),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("shrank")));
+}
+
 TEST(SpoolTest, TwoWritersContinueEachOthersOffsetsAndMergeConfig) {
   const std::string dir = FreshDirectory("spool_two_writers");
   auto train = SpoolWriter::Open(dir);

@@ -77,7 +77,7 @@ absl::StatusOr<std::string> SpoolUploader::PostWithRetries(const std::string& ur
         delay = *retry_after;
       }
     }
-    if (!wait(delay)) {
+    if (!wait(delay, absl::StrCat("POST ", url, ": ", what))) {
       return absl::UnavailableError(
           absl::StrCat("POST ", url, ": ", what, "; gave up after ", attempt + 1, " attempts"));
     }
@@ -112,47 +112,58 @@ absl::Status SpoolUploader::PostFileStream(const FileStreamRequest& request,
 
 absl::Status SpoolUploader::SendHeartbeat(const std::atomic<bool>* cancel) {
   if (!run_path_.has_value()) return absl::OkStatus();
-  return PostFileStream(FileStreamRequest{}, [](absl::Duration) { return false; }, cancel);
+  return PostFileStream(
+      FileStreamRequest{}, [](absl::Duration, absl::string_view) { return false; }, cancel);
 }
 
 absl::Status SpoolUploader::UploadPending(const RetryWait& wait,
                                           const std::atomic<bool>* cancel) {
-  ASSIGN_OR_RETURN(const SpoolContents spool, ReadSpool(run_directory_));
   ASSIGN_OR_RETURN(const int64_t acked_bytes, ReadAckedBytes(run_directory_));
+  // What a session needs at the acknowledged boundary: the writers still
+  // open, the exit code so far and the last "run" record's variables.
+  AckedPosition position;
+  if (acked_position_.has_value() && acked_position_->cursor.byte == acked_bytes) {
+    position = *acked_position_;
+  }
+  acked_position_.reset();  // set again only by a pass that acknowledges everything
+  ASSIGN_OR_RETURN(const SpoolContents spool, ReadSpoolFrom(run_directory_, position.cursor));
   const std::vector<SpoolRecord>& records = spool.records;
 
-  // Walk the acknowledged records to rebuild what a session needs: the
-  // writers still open, the exit code so far and the last "run" record.
-  size_t next = 0;
-  int open_writers = 0;
-  int session_exit_code = 0;
-  const SpoolRecord* last_run = nullptr;
   const auto fold = [&](const SpoolRecord& record) {
     if (record.type == SpoolRecordType::kRun) {
-      ++open_writers;
+      ++position.open_writers;
+      position.last_run_variables = record.variables;
     } else if (record.type == SpoolRecordType::kComplete) {
-      --open_writers;
-      if (session_exit_code == 0) session_exit_code = record.exit_code;
+      --position.open_writers;
+      if (position.session_exit_code == 0) position.session_exit_code = record.exit_code;
     }
   };
+  // Without a usable cache this walks the records acknowledged earlier.
+  size_t next = 0;
   while (next < records.size() && records[next].end_byte <= acked_bytes) {
     fold(records[next]);
-    if (records[next].type == SpoolRecordType::kRun) last_run = &records[next];
-    if (open_writers == 0) session_exit_code = 0;
+    if (position.open_writers == 0) position.session_exit_code = 0;  // that run completed
     ++next;
   }
-  const int64_t boundary = next == 0 ? 0 : records[next - 1].end_byte;
+  const int64_t boundary = next == 0 ? position.cursor.byte : records[next - 1].end_byte;
   if (acked_bytes != boundary) {
     return absl::DataLossError(absl::StrCat(run_directory_, "/", kAckedFileName, ": acked_bytes ",
                                             acked_bytes, " is not a record boundary of ",
                                             kSpoolFileName, " (", spool.whole_bytes, " bytes)"));
   }
-  if (next == records.size()) return absl::OkStatus();
+  const auto remember_position = [&] {
+    position.cursor = SpoolCursor{spool.whole_bytes, spool.whole_lines, spool.state};
+    acked_position_ = position;
+  };
+  if (next == records.size()) {
+    remember_position();
+    return absl::OkStatus();
+  }
 
   if (!run_path_.has_value() && records[next].type != SpoolRecordType::kRun) {
     // A restarted uploader: learn the run's path again from its last upsert.
-    assert(last_run != nullptr);  // ReadSpool rejects records before a "run"
-    RETURN_IF_ERROR(Upsert(last_run->variables, wait, cancel));
+    assert(!position.last_run_variables.is_null());  // ReadSpool rejects records before a "run"
+    RETURN_IF_ERROR(Upsert(position.last_run_variables, wait, cancel));
   }
 
   while (next < records.size()) {
@@ -177,10 +188,10 @@ absl::Status SpoolUploader::UploadPending(const RetryWait& wait,
           request_bytes += static_cast<int64_t>(record.line.size());
         } else {  // kComplete
           fold(record);
-          if (open_writers == 0) {
+          if (position.open_writers == 0) {
             // The last writer is done: the run completes with this request.
-            request.exit_code = session_exit_code;
-            session_exit_code = 0;
+            request.exit_code = position.session_exit_code;
+            position.session_exit_code = 0;
             break;
           }
         }
@@ -192,6 +203,7 @@ absl::Status SpoolUploader::UploadPending(const RetryWait& wait,
     RETURN_IF_ERROR(WriteAckedBytes(run_directory_, records[end - 1].end_byte));
     next = end;
   }
+  remember_position();
   return absl::OkStatus();
 }
 

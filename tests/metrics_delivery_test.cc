@@ -299,6 +299,7 @@ TEST_F(MetricsDeliveryTest, ADeadEndpointNeverFailsTheToolAndSyncUploadsLater) {
   ASSERT_EQ(log_.lines().size(), 1u);
   EXPECT_THAT(log_.lines()[0], HasSubstr("12 records of run dead0001 not uploaded"));
   EXPECT_THAT(log_.lines()[0], HasSubstr(absl::StrCat(dir, "/", kSpoolFileName)));
+  EXPECT_THAT(log_.lines()[0], HasSubstr("no response"));  // why, from the last attempt
 
   ASSERT_THAT(server_->Restart(), IsOk());
   ASSERT_THAT(SyncRunDirectory(dir, Sync()), IsOk());
