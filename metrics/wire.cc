@@ -65,7 +65,9 @@ absl::StatusOr<RunPath> ParseUpsertBucketResponse(absl::string_view body) {
   }
   if (response.contains("errors") || response.contains("error")) {
     const nlohmann::json& errors = response.contains("errors") ? response["errors"] : response["error"];
-    return absl::UnavailableError(absl::StrCat("UpsertBucket: server error: ", errors.dump()));
+    // Section 2: a 200 carrying errors is a failure that is not retried.
+    return absl::FailedPreconditionError(
+        absl::StrCat("UpsertBucket: server error: ", errors.dump()));
   }
   const nlohmann::json::json_pointer bucket_pointer("/data/upsertBucket/bucket");
   if (!response.contains(bucket_pointer) || !response[bucket_pointer].is_object()) {

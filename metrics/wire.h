@@ -38,8 +38,10 @@ struct RunPath {
 // reads. `variables` are sent as given (every key of section 2.1).
 std::string UpsertBucketRequestJson(const nlohmann::json& variables);
 
-// kUnavailable for a body that does not parse or carries "errors"/"error"
-// (the message quotes the server's), kDataLoss when a field is missing.
+// kFailedPrecondition for a body carrying "errors"/"error" (quoted; section 2
+// says not to retry those), kUnavailable for a body that does not parse (a
+// proxy's error page, say: worth another try), kDataLoss when a field is
+// missing.
 absl::StatusOr<RunPath> ParseUpsertBucketResponse(absl::string_view body);
 
 // "/files/<entity>/<project>/<run_id>/file_stream", each segment URL-escaped.

@@ -109,7 +109,7 @@ TEST(UpsertBucketTest, RequestCarriesTheVariablesAndResponseGivesTheRunPath) {
 
 TEST(UpsertBucketTest, ErrorsAndMissingFieldsAreReported) {
   EXPECT_THAT(ParseUpsertBucketResponse(R"({"errors": [{"message": "no such entity"}]})"),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no such entity")));
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no such entity")));
   EXPECT_THAT(ParseUpsertBucketResponse("<html>"), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(ParseUpsertBucketResponse(R"({"data": {"upsertBucket": {"bucket": {"name": "x"}}}})"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("project")));
