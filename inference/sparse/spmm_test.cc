@@ -72,6 +72,8 @@ constexpr Case kCases[] = {
     {64, 32, 32, 0.9, true, 0.0f, 6.0f},          {64, 32, 33, 0.9, true, 0.0f, INFINITY},
     {40, 72, 100, 0.6, true, -INFINITY, INFINITY}, {128, 64, 49, 0.99, true, 0.0f, 6.0f},
     {32, 16, 70, 1.0, true, -INFINITY, INFINITY}, {1000, 256, 2, 0.9, true, -INFINITY, INFINITY},
+    // Many tiles, and more output channels than a tile has pixels.
+    {12, 8, 2500, 0.6, true, 0.0f, 6.0f},         {150, 72, 200, 0.8, true, -INFINITY, INFINITY},
 };
 
 TEST(SpmmTest, MatchesDenseReference) {
