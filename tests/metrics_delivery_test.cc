@@ -380,6 +380,57 @@ TEST_F(MetricsDeliveryTest, TwoProcessesShareOneRunAndItCompletesAfterTheLast) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("trial007")));
 }
 
+TEST_F(MetricsDeliveryTest, TwoConcurrentProcessesAppendToOneRunWithoutLosingARow) {
+  const std::string dir = FreshDirectory("concurrent");
+  constexpr int kRowsEach = 60;
+  MetricsRunOptions parent_options = Options(dir, "conc0001");
+  MetricsRunOptions child_options = parent_options;
+  child_options.job_type = "bench";
+  child_options.random_seed = 99;  // another writer token
+  // Both open before either logs, so the run completes only after both.
+  auto parent = OpenMetricsRun(parent_options);
+  ASSERT_THAT(parent, IsOk());
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    absl::StatusOr<std::unique_ptr<MetricsRun>> run = OpenMetricsRun(child_options);
+    if (!run.ok()) _exit(10);
+    for (int i = 0; i < kRowsEach; ++i) {
+      if (!(*run)->Log(i, {{"writer", 2}, {"i", i}}).ok()) _exit(11);
+    }
+    _exit((*run)->Finish(0).ok() ? 0 : 12);
+  }
+  for (int i = 0; i < kRowsEach; ++i) ASSERT_THAT((*parent)->Log(i, {{"writer", 1}, {"i", i}}), IsOk());
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+  ASSERT_TRUE(WIFEXITED(wait_status));
+  ASSERT_EQ(WEXITSTATUS(wait_status), 0) << "10 open, 11 log, 12 finish";
+  ASSERT_THAT((*parent)->Finish(0), IsOk());
+  const std::optional<WandbTestServer::Run> received = server_->FindRun("conc0001");
+  ASSERT_TRUE(received.has_value());
+  ASSERT_EQ(received->history.size(), 2u * kRowsEach);
+  int64_t previous_step = -1;
+  int next_i[3] = {0, 0, 0};
+  for (const std::string& line : received->history) {
+    SCOPED_TRACE(line);
+    const nlohmann::json row = nlohmann::json::parse(line);
+    EXPECT_GT(row["_step"].get<int64_t>(), previous_step);
+    previous_step = row["_step"].get<int64_t>();
+    const int writer = static_cast<int>(row["writer"].get<double>());
+    ASSERT_TRUE(writer == 1 || writer == 2);
+    EXPECT_EQ(row["i"].get<double>(), next_i[writer]++);  // each writer's rows in its order
+  }
+  EXPECT_EQ(next_i[1], kRowsEach);
+  EXPECT_EQ(next_i[2], kRowsEach);
+  EXPECT_EQ(received->exit_code, 0);
+  EXPECT_EQ(received->completions, 1);
+  EXPECT_THAT(server_->protocol_errors(), IsEmpty());
+  // Nothing was left behind for a sync.
+  const int requests = server_->requests_received();
+  ASSERT_THAT(SyncRunDirectory(dir, Sync()), IsOk());
+  EXPECT_EQ(server_->requests_received(), requests);
+}
+
 TEST_F(MetricsDeliveryTest, TheApiKeyNeverAppearsInLogsOrFiles) {
   const std::string good_dir = FreshDirectory("key_good");
   const std::string bad_dir = FreshDirectory("key_bad");
