@@ -16,6 +16,13 @@
 // directories for one run id are not supported: their offsets would collide
 // and the server would reject the second (HTTP 409, left in the spool).
 //
+// Known limitations: a process that finishes while another process holds
+// upload.lock leaves its last records to that process; if the holder is
+// exiting at that very moment they wait for the next start or sync. Not
+// implemented from the protocol: gzip bodies, RateLimit-* pacing, the
+// per-line cap (rows are numbers, far below 10 MB), ~/.netrc keys, system
+// metrics and console lines, a `.wandb` export for `wandb sync`.
+//
 // `_step` of a row is max(step, previous _step + 1): W&B needs it strictly
 // increasing, and a second process (bench after training) or two rows at
 // one step would otherwise repeat one. `_runtime` counts from the run's
