@@ -27,8 +27,8 @@ using training::LayerGraph;
 struct BlockConfig {
   int64_t channels, stride;
 };
-constexpr BlockConfig kMobileNetBlocks[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},
-                                            {512, 2}, {512, 1}, {512, 1}, {512, 1}, {512, 1},
+constexpr BlockConfig kMobileNetBlocks[] = {{64, 1},  {128, 2},  {128, 1}, {256, 2}, {256, 1},
+                                            {512, 2}, {512, 1},  {512, 1}, {512, 1}, {512, 1},
                                             {512, 1}, {1024, 2}, {1024, 1}};
 constexpr training::ClipAttrs kRelu6 = {.min = 0.0f, .max = 6.0f};
 
@@ -49,18 +49,26 @@ absl::StatusOr<LayerGraph> MobileNetV1Graph(const MobileNetV1GraphOptions& optio
   LayerGraph graph({3, options.input_size, options.input_size});
   int64_t channels = Width(32, options.width_multiplier);
   std::string x = graph.Conv2d("conv1", LayerGraph::kInput,
-                               {.in_channels = 3, .out_channels = channels, .kernel_size = 3,
-                                .stride = 2, .padding = 1, .bias = false});
+                               {.in_channels = 3,
+                                .out_channels = channels,
+                                .kernel_size = 3,
+                                .stride = 2,
+                                .padding = 1,
+                                .bias = false});
   x = graph.Clip(graph.BatchNorm("bn1", x, {.channels = channels}), kRelu6);
   for (size_t i = 0; i < std::size(kMobileNetBlocks); ++i) {
     const std::string prefix = absl::StrCat("blocks.", i);
     const int64_t out = Width(kMobileNetBlocks[i].channels, options.width_multiplier);
     x = graph.Conv2d(absl::StrCat(prefix, ".depthwise"), x,
-                     {.in_channels = channels, .out_channels = channels, .kernel_size = 3,
-                      .stride = kMobileNetBlocks[i].stride, .padding = 1, .groups = channels,
+                     {.in_channels = channels,
+                      .out_channels = channels,
+                      .kernel_size = 3,
+                      .stride = kMobileNetBlocks[i].stride,
+                      .padding = 1,
+                      .groups = channels,
                       .bias = false});
-    x = graph.Clip(graph.BatchNorm(absl::StrCat(prefix, ".depthwise_bn"), x, {.channels = channels}),
-                   kRelu6);
+    x = graph.Clip(
+        graph.BatchNorm(absl::StrCat(prefix, ".depthwise_bn"), x, {.channels = channels}), kRelu6);
     x = graph.Conv2d(absl::StrCat(prefix, ".pointwise"), x,
                      {.in_channels = channels, .out_channels = out, .bias = false});
     x = graph.Clip(graph.BatchNorm(absl::StrCat(prefix, ".pointwise_bn"), x, {.channels = out}),
@@ -76,14 +84,18 @@ absl::StatusOr<LayerGraph> MobileNetV1Graph(const MobileNetV1GraphOptions& optio
 
 absl::StatusOr<LayerGraph> ResNet20Graph(int64_t input_size, int64_t num_classes) {
   if (input_size < 8 || num_classes < 1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "ResNet20Graph: input_size %d (>= 8) or num_classes %d (>= 1) out of range", input_size,
-        num_classes));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("ResNet20Graph: input_size %d (>= 8) or num_classes %d (>= 1) out of range",
+                        input_size, num_classes));
   }
   LayerGraph graph({3, input_size, input_size});
   auto conv = [](int64_t in, int64_t out, int64_t kernel, int64_t stride) {
-    return Conv2dAttrs{.in_channels = in, .out_channels = out, .kernel_size = kernel,
-                       .stride = stride, .padding = kernel / 2, .bias = false};
+    return Conv2dAttrs{.in_channels = in,
+                       .out_channels = out,
+                       .kernel_size = kernel,
+                       .stride = stride,
+                       .padding = kernel / 2,
+                       .bias = false};
   };
   std::string x = graph.Conv2d("conv1", LayerGraph::kInput, conv(3, 16, 3, 1));
   x = graph.Relu(graph.BatchNorm("bn1", x, {.channels = 16}));
@@ -93,8 +105,8 @@ absl::StatusOr<LayerGraph> ResNet20Graph(int64_t input_size, int64_t num_classes
     for (int i = 0; i < 3; ++i) {
       const std::string prefix = absl::StrCat("layer", stage + 1, ".", i);
       const int64_t stride = stage > 0 && i == 0 ? 2 : 1;
-      std::string y = graph.Conv2d(absl::StrCat(prefix, ".conv1"), x,
-                                   conv(channels, planes[stage], 3, stride));
+      std::string y =
+          graph.Conv2d(absl::StrCat(prefix, ".conv1"), x, conv(channels, planes[stage], 3, stride));
       y = graph.Relu(graph.BatchNorm(absl::StrCat(prefix, ".bn1"), y, {.channels = planes[stage]}));
       y = graph.Conv2d(absl::StrCat(prefix, ".conv2"), y, conv(planes[stage], planes[stage], 3, 1));
       y = graph.BatchNorm(absl::StrCat(prefix, ".bn2"), y, {.channels = planes[stage]});
@@ -152,20 +164,21 @@ absl::StatusOr<onnx::ModelProto> RandomPrunedModel(const LayerGraph& graph,
       const int64_t fan_in = c->in_channels / c->groups * c->kernel_size * c->kernel_size;
       const size_t n = static_cast<size_t>(c->out_channels * fan_in);
       const bool pointwise = c->kernel_size == 1 && c->groups == 1;
-      const bool prune =
-          pointwise || (options.prune_all_convs && !first_conv && c->groups == 1);
+      const bool prune = pointwise || (options.prune_all_convs && !first_conv && c->groups == 1);
       first_conv = false;
       ASSIGN_OR_RETURN(std::vector<float> w, he(n, fan_in, prune));
       add(layer.name + ".weight",
           {c->out_channels, c->in_channels / c->groups, c->kernel_size, c->kernel_size},
           std::move(w));
-      if (c->bias) add(layer.name + ".bias", {c->out_channels}, std::vector<float>(c->out_channels));
+      if (c->bias)
+        add(layer.name + ".bias", {c->out_channels}, std::vector<float>(c->out_channels));
     } else if (const auto* l = std::get_if<training::LinearAttrs>(&layer.attrs)) {
       ASSIGN_OR_RETURN(std::vector<float> w,
                        he(static_cast<size_t>(l->in_features * l->out_features), l->in_features,
                           /*prune=*/true));
       add(layer.name + ".weight", {l->out_features, l->in_features}, std::move(w));
-      if (l->bias) add(layer.name + ".bias", {l->out_features}, std::vector<float>(l->out_features));
+      if (l->bias)
+        add(layer.name + ".bias", {l->out_features}, std::vector<float>(l->out_features));
     } else if (const auto* b = std::get_if<training::BatchNormAttrs>(&layer.attrs)) {
       const size_t c = static_cast<size_t>(b->channels);
       add(layer.name + ".weight", {b->channels}, uniform(c, 0.5f, 1.5f));

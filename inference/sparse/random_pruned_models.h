@@ -30,8 +30,8 @@
 namespace edgecompress::inference::sparse {
 
 struct MobileNetV1GraphOptions {
-  int64_t input_size = 224;         // H = W
-  double width_multiplier = 1.0;    // channels max(floor(c * a), 8), as training/models
+  int64_t input_size = 224;       // H = W
+  double width_multiplier = 1.0;  // channels max(floor(c * a), 8), as training/models
   int64_t num_classes = 1000;
 };
 

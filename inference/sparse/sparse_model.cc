@@ -119,14 +119,13 @@ struct SpmmLayer {
 };
 
 struct Stage {
-  std::optional<Runtime> xnnpack;     // a dense segment, or
-  std::unique_ptr<SpmmLayer> spmm;    // a sparse layer
+  std::optional<Runtime> xnnpack;   // a dense segment, or
+  std::unique_ptr<SpmmLayer> spmm;  // a sparse layer
   size_t input_size = 0, output_size = 0;
 };
 
 double SteadySeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 double Median(std::vector<double> values) {
@@ -398,11 +397,11 @@ absl::Status SparseModelBuilder::Analyse(SparseModel& model) {
       const std::set<std::string> before = live_across(i), after = live_across(end + 1);
       const std::string& result = graph.node(end).output(0);
       if (before != std::set<std::string>{input}) {
-        c.why_not = absl::StrCat("other values are live across it (",
-                                 absl::StrJoin(before, ", "), ")");
+        c.why_not =
+            absl::StrCat("other values are live across it (", absl::StrJoin(before, ", "), ")");
       } else if (after != std::set<std::string>{result}) {
-        c.why_not = absl::StrCat("other values are live after it (", absl::StrJoin(after, ", "),
-                                 ")");
+        c.why_not =
+            absl::StrCat("other values are live after it (", absl::StrJoin(after, ", "), ")");
       } else {
         c.cuttable = true;
       }
@@ -560,8 +559,7 @@ absl::StatusOr<LayerDecision> SparseModelBuilder::Measure(const SparseModel& mod
 }
 
 absl::StatusOr<OnnxModel> SparseModelBuilder::ImportSegment(const SparseModel& model, int first,
-                                                            int last,
-                                                            const std::string& input_name,
+                                                            int last, const std::string& input_name,
                                                             const std::vector<size_t>& input_shape,
                                                             const std::string& output_name) {
   const onnx::ModelProto& proto = *model.proto_;
@@ -611,25 +609,24 @@ absl::StatusOr<OnnxModel> SparseModelBuilder::ImportSegment(const SparseModel& m
   }
   std::string bytes;
   if (!sub.SerializeToString(&bytes)) {
-    return absl::InternalError(absl::StrCat(model.source_, ": cannot serialize nodes ", first,
-                                            "..", last));
+    return absl::InternalError(
+        absl::StrCat(model.source_, ": cannot serialize nodes ", first, "..", last));
   }
-  return OnnxModel::ImportBytes(
-      bytes, model.options_,
-      absl::StrFormat("%s (nodes %d..%d, '%s' to '%s')", model.source_, first, last, input_name,
-                      output_name));
+  return OnnxModel::ImportBytes(bytes, model.options_,
+                                absl::StrFormat("%s (nodes %d..%d, '%s' to '%s')", model.source_,
+                                                first, last, input_name, output_name));
 }
 
 absl::StatusOr<SparseRuntime> SparseModelBuilder::Build(const SparseModel& model,
                                                         const SparseBuildOptions& options) {
   if (options.num_threads < 1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: num_threads is %d, must be at least 1", model.source_, options.num_threads));
+    return absl::InvalidArgumentError(absl::StrFormat("%s: num_threads is %d, must be at least 1",
+                                                      model.source_, options.num_threads));
   }
   if (options.auto_reps < 1 || !(options.auto_margin >= 0.0 && options.auto_margin < 1.0)) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("%s: auto_reps %d must be >= 1 and auto_margin %g in [0, 1)",
-                        model.source_, options.auto_reps, options.auto_margin));
+        absl::StrFormat("%s: auto_reps %d must be >= 1 and auto_margin %g in [0, 1)", model.source_,
+                        options.auto_reps, options.auto_margin));
   }
   auto state = std::make_unique<SparseRuntime::State>();
   state->num_threads = options.num_threads;
@@ -716,9 +713,8 @@ absl::StatusOr<SparseRuntime> SparseModelBuilder::Build(const SparseModel& model
     if (boundary != input || !rows_ok ||
         NumElements(last_layout.shape) != layer->pixels * layer->weights.cols) {
       return absl::InternalError(absl::StrFormat(
-          "%s: node '%s' was found cuttable but its input '%s' arrives as '%s' [%s]",
-          model.source_, model.candidates_[k].node, input, boundary,
-          absl::StrJoin(last_layout.shape, ",")));
+          "%s: node '%s' was found cuttable but its input '%s' arrives as '%s' [%s]", model.source_,
+          model.candidates_[k].node, input, boundary, absl::StrJoin(last_layout.shape, ",")));
     }
     Stage stage;
     stage.input_size = layer->pixels * layer->weights.cols;

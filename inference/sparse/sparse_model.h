@@ -99,15 +99,15 @@ struct SparseBuildOptions {
 
 // A layer our kernels can run.
 struct SparseCandidate {
-  std::string node;      // the Conv or Gemm node's name (or "#<index>" when unnamed)
-  std::string op_type;   // "Conv" or "Gemm"
+  std::string node;        // the Conv or Gemm node's name (or "#<index>" when unnamed)
+  std::string op_type;     // "Conv" or "Gemm"
   std::string activation;  // "", "Relu" or "Clip"
   size_t output_channels = 0, input_channels = 0;
-  size_t pixels = 0;     // N * H * W (Gemm: N)
+  size_t pixels = 0;                // N * H * W (Gemm: N)
   std::vector<size_t> input_shape;  // ONNX: [N, Cin, H, W] or [N, Cin]; empty if unknown
-  double sparsity = 0;   // zero weights / all weights
+  double sparsity = 0;              // zero weights / all weights
   bool cuttable = false;
-  std::string why_not;   // when not cuttable
+  std::string why_not;  // when not cuttable
 };
 
 // What Build() decided for one candidate.
@@ -152,7 +152,7 @@ class SparseModel {
   std::unique_ptr<OnnxModel> dense_;
   std::unique_ptr<onnx::ModelProto> proto_;
   std::vector<SparseCandidate> candidates_;
-  std::vector<int> candidate_nodes_;       // node index of each candidate
+  std::vector<int> candidate_nodes_;        // node index of each candidate
   std::vector<int> candidate_activations_;  // node index of its fused activation, or -1
 };
 

@@ -54,8 +54,7 @@ std::vector<float> DenseOutput(const std::string& bytes, size_t batch,
 void ExpectClose(absl::Span<const float> actual, absl::Span<const float> expected) {
   ASSERT_EQ(actual.size(), expected.size());
   for (size_t i = 0; i < actual.size(); ++i) {
-    ASSERT_NEAR(actual[i], expected[i], 1e-4 * std::max(1.0f, std::abs(expected[i])))
-        << "at " << i;
+    ASSERT_NEAR(actual[i], expected[i], 1e-4 * std::max(1.0f, std::abs(expected[i]))) << "at " << i;
   }
 }
 
@@ -72,7 +71,8 @@ int ExpectMatchesDense(const std::string& bytes) {
     const std::vector<float> input = RandomInput(input_size);
     const std::vector<float> expected = DenseOutput(bytes, batch, input);
     for (int threads : {1, 2}) {
-      for (SparsePolicy policy : {SparsePolicy::kDense, SparsePolicy::kSparse, SparsePolicy::kAuto}) {
+      for (SparsePolicy policy :
+           {SparsePolicy::kDense, SparsePolicy::kSparse, SparsePolicy::kAuto}) {
         SCOPED_TRACE(::testing::Message() << "batch " << batch << " threads " << threads
                                           << " policy " << static_cast<int>(policy));
         SparseBuildOptions options;
@@ -100,14 +100,19 @@ int ExpectMatchesDense(const std::string& bytes) {
 // MobileNet pattern in small, every pointwise and the fc cuttable.
 LayerGraph SmallChain() {
   LayerGraph graph({8, 10, 10});
-  std::string x = graph.Conv2d("conv", LayerGraph::kInput,
-                               {.in_channels = 8, .out_channels = 16, .kernel_size = 3,
-                                .padding = 1, .bias = false});
+  std::string x = graph.Conv2d(
+      "conv", LayerGraph::kInput,
+      {.in_channels = 8, .out_channels = 16, .kernel_size = 3, .padding = 1, .bias = false});
   x = graph.Relu(graph.BatchNorm("bn", x, {.channels = 16}));
   x = graph.Conv2d("pw1", x, {.in_channels = 16, .out_channels = 32, .bias = false});
   x = graph.Clip(graph.BatchNorm("pw1_bn", x, {.channels = 32}), {0.0f, 6.0f});
-  x = graph.Conv2d("dw", x, {.in_channels = 32, .out_channels = 32, .kernel_size = 3,
-                             .stride = 2, .padding = 1, .groups = 32});
+  x = graph.Conv2d("dw", x,
+                   {.in_channels = 32,
+                    .out_channels = 32,
+                    .kernel_size = 3,
+                    .stride = 2,
+                    .padding = 1,
+                    .groups = 32});
   x = graph.Conv2d("pw2", x, {.in_channels = 32, .out_channels = 24});
   x = graph.Relu(x);
   x = graph.Flatten(graph.GlobalAveragePool(x));
@@ -137,7 +142,8 @@ TEST(SparseModelTest, SparseFirstAndLastLayers) {
   LayerGraph graph({16, 5, 5});
   std::string x = graph.Conv2d("pw_in", LayerGraph::kInput, {.in_channels = 16, .out_channels = 8});
   x = graph.Relu(x);
-  x = graph.Conv2d("conv", x, {.in_channels = 8, .out_channels = 8, .kernel_size = 3, .padding = 1});
+  x = graph.Conv2d("conv", x,
+                   {.in_channels = 8, .out_channels = 8, .kernel_size = 3, .padding = 1});
   graph.SetOutput(graph.Conv2d("pw_out", x, {.in_channels = 8, .out_channels = 12}));
   EXPECT_EQ(ExpectMatchesDense(Serialize(graph, 0.5)), 2);
 }

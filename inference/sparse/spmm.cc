@@ -26,12 +26,12 @@ absl::StatusOr<CsrMatrix> CsrFromDense(absl::Span<const float> dense, size_t row
         absl::StrFormat("CsrFromDense: a %d x %d matrix is empty", rows, cols));
   }
   if (cols > UINT32_MAX / rows) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "CsrFromDense: %d x %d entries do not fit 32-bit indices", rows, cols));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("CsrFromDense: %d x %d entries do not fit 32-bit indices", rows, cols));
   }
   if (dense.size() != rows * cols) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "CsrFromDense: %d values for a %d x %d matrix", dense.size(), rows, cols));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("CsrFromDense: %d values for a %d x %d matrix", dense.size(), rows, cols));
   }
   CsrMatrix csr;
   csr.rows = rows;
@@ -58,7 +58,7 @@ void SpmmPortable(const SpmmProblem& problem, size_t begin, size_t end, float* s
   const CsrMatrix& w = *problem.weights;
   const size_t rows = w.rows, cols = w.cols;
   constexpr size_t kTile = kSpmmTilePixels;
-  float* xt = scratch;                // [cols][kTile]
+  float* xt = scratch;                 // [cols][kTile]
   float* yt = scratch + cols * kTile;  // [rows][kTile]
   for (size_t p0 = begin; p0 < end; p0 += kTile) {
     const size_t n = std::min(kTile, end - p0);

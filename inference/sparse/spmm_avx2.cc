@@ -88,7 +88,7 @@ inline float SparseDot(const CsrMatrix& w, size_t o, const float* x, const float
 void SpmmAvx2(const SpmmProblem& problem, size_t begin, size_t end, float* scratch) {
   const CsrMatrix& w = *problem.weights;
   const size_t rows = w.rows, cols = w.cols;
-  float* xt = scratch;                // [cols][kTile]
+  float* xt = scratch;                 // [cols][kTile]
   float* yt = scratch + cols * kTile;  // [rows][kTile]
   const __m256 vmin = _mm256_set1_ps(problem.output_min);
   const __m256 vmax = _mm256_set1_ps(problem.output_max);
@@ -104,8 +104,8 @@ void SpmmAvx2(const SpmmProblem& problem, size_t begin, size_t end, float* scrat
       for (size_t j = 0; j < n; ++j) {
         const float* xj = x + j * cols;
         for (size_t o = 0; o < rows; ++o) {
-          y[j * rows + o] = std::min(std::max(SparseDot(w, o, xj, problem.bias), problem.output_min),
-                                     problem.output_max);
+          y[j * rows + o] = std::min(
+              std::max(SparseDot(w, o, xj, problem.bias), problem.output_min), problem.output_max);
         }
       }
       continue;

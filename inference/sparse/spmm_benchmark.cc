@@ -26,14 +26,13 @@ struct Shape {
   size_t pixels, cols, rows;
 };
 // MobileNet-v1 224: the 13 pointwise layers' distinct shapes and the fc.
-constexpr Shape kShapes[] = {{112 * 112, 32, 64}, {56 * 56, 64, 128},   {56 * 56, 128, 128},
-                             {28 * 28, 128, 256}, {28 * 28, 256, 256},  {14 * 14, 256, 512},
-                             {14 * 14, 512, 512}, {7 * 7, 512, 1024},   {7 * 7, 1024, 1024},
+constexpr Shape kShapes[] = {{112 * 112, 32, 64}, {56 * 56, 64, 128},  {56 * 56, 128, 128},
+                             {28 * 28, 128, 256}, {28 * 28, 256, 256}, {14 * 14, 256, 512},
+                             {14 * 14, 512, 512}, {7 * 7, 512, 1024},  {7 * 7, 1024, 1024},
                              {1, 1024, 1000}};
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 double Median(std::vector<double> v) {
@@ -52,7 +51,8 @@ int Main() {
     for (float& v : x) v = normal(rng);
     for (double sparsity : {0.0, 0.7, 0.8, 0.9, 0.95}) {
       std::vector<float> w(s.rows * s.cols);
-      for (float& v : w) v = std::uniform_real_distribution<double>(0, 1)(rng) < sparsity ? 0.0f : normal(rng);
+      for (float& v : w)
+        v = std::uniform_real_distribution<double>(0, 1)(rng) < sparsity ? 0.0f : normal(rng);
       absl::StatusOr<CsrMatrix> csr = CsrFromDense(w, s.rows, s.cols);
       absl::StatusOr<GraphBuilder> builder = GraphBuilder::Create();
       if (!csr.ok() || !builder.ok()) return 1;
@@ -86,8 +86,8 @@ int Main() {
       const double d = Median(dense_ms), p = Median(portable_ms), b = Median(best_ms);
       char shape[64];
       std::snprintf(shape, sizeof(shape), "%zu x %zu->%zu", s.pixels, s.cols, s.rows);
-      std::printf("%-20s %8.2f %10.4f %10.4f %10.4f %8.2f %8.1f\n", shape, sparsity, d, p, b,
-                  d / b, 2.0 * csr->nonzeros() * s.pixels / (b * 1e6));
+      std::printf("%-20s %8.2f %10.4f %10.4f %10.4f %8.2f %8.1f\n", shape, sparsity, d, p, b, d / b,
+                  2.0 * csr->nonzeros() * s.pixels / (b * 1e6));
     }
   }
   std::printf("best kernel: %s\n", SpmmKernelName(best));

@@ -67,13 +67,19 @@ struct Case {
 // the 64-pixel tile; channel counts that are and are not multiples of 8
 // (the AVX2 transposes' blocks); sparsities 0 to 1 (all-zero rows).
 constexpr Case kCases[] = {
-    {8, 8, 1, 0.0, true, -INFINITY, INFINITY},   {16, 24, 3, 0.5, true, 0.0f, 6.0f},
-    {16, 24, 4, 0.5, false, -INFINITY, INFINITY}, {13, 7, 31, 0.4, true, -1.0f, 1.0f},
-    {64, 32, 32, 0.9, true, 0.0f, 6.0f},          {64, 32, 33, 0.9, true, 0.0f, INFINITY},
-    {40, 72, 100, 0.6, true, -INFINITY, INFINITY}, {128, 64, 49, 0.99, true, 0.0f, 6.0f},
-    {32, 16, 70, 1.0, true, -INFINITY, INFINITY}, {1000, 256, 2, 0.9, true, -INFINITY, INFINITY},
+    {8, 8, 1, 0.0, true, -INFINITY, INFINITY},
+    {16, 24, 3, 0.5, true, 0.0f, 6.0f},
+    {16, 24, 4, 0.5, false, -INFINITY, INFINITY},
+    {13, 7, 31, 0.4, true, -1.0f, 1.0f},
+    {64, 32, 32, 0.9, true, 0.0f, 6.0f},
+    {64, 32, 33, 0.9, true, 0.0f, INFINITY},
+    {40, 72, 100, 0.6, true, -INFINITY, INFINITY},
+    {128, 64, 49, 0.99, true, 0.0f, 6.0f},
+    {32, 16, 70, 1.0, true, -INFINITY, INFINITY},
+    {1000, 256, 2, 0.9, true, -INFINITY, INFINITY},
     // Many tiles, and more output channels than a tile has pixels.
-    {12, 8, 2500, 0.6, true, 0.0f, 6.0f},         {150, 72, 200, 0.8, true, -INFINITY, INFINITY},
+    {12, 8, 2500, 0.6, true, 0.0f, 6.0f},
+    {150, 72, 200, 0.8, true, -INFINITY, INFINITY},
 };
 
 TEST(SpmmTest, MatchesDenseReference) {
@@ -107,8 +113,9 @@ TEST(SpmmTest, MatchesDenseReference) {
     for (SpmmKernel kernel : KernelsOnThisCpu()) {
       SCOPED_TRACE(SpmmKernelName(kernel));
       std::vector<float> y(c.pixels * c.rows, NAN), scratch(SpmmScratchFloats(*csr));
-      SpmmProblem problem{&*csr, c.bias ? bias.data() : nullptr, c.output_min, c.output_max,
-                          x.data(), y.data(), c.pixels};
+      SpmmProblem problem{
+          &*csr,   c.bias ? bias.data() : nullptr, c.output_min, c.output_max, x.data(), y.data(),
+          c.pixels};
       // Two calls over a split range, as the thread pool makes them.
       const size_t split = c.pixels / 2;
       kernel(problem, 0, split, scratch.data());

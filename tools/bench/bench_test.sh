@@ -3,11 +3,13 @@
 # PyTorch-exported model, the JSON fields a reader relies on, and every exit
 # code of the usage text.
 #
-#   bench_test.sh <bench binary> <model.onnx>
+#   bench_test.sh <bench binary> <model.onnx> <input.bin> <output.bin>
 set -euo pipefail
 
 BENCH="$1"
 MODEL="$2"
+INPUT_BIN="$3"   # PyTorch's input and output for MODEL, raw float32
+OUTPUT_BIN="$4"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -75,6 +77,32 @@ assert [r["engine"] for r in rows] == ["dense", "sparse", "auto"], rows
 for r in rows[1:]:
     assert r["sparse"]["kernel"] in ("avx2_fma", "portable"), r["sparse"]
 EOF
+# --input/--output: PyTorch's own input and output for this model
+# (inference/testdata), through .npy files, on the dense and sparse engines.
+/usr/bin/python3 - "$INPUT_BIN" "$TMP/x.npy" <<'EOF'
+import numpy as np, sys
+np.save(sys.argv[2], np.fromfile(sys.argv[1], dtype="<f4").reshape(2, 3, 16, 16))
+EOF
+for engine in dense sparse; do
+  expect_exit 0 "" --model="$MODEL" --engine=$engine --input="$TMP/x.npy" --output="$TMP/y_$engine.npy"
+  /usr/bin/python3 - "$TMP/y_$engine.npy" "$OUTPUT_BIN" <<'EOF'
+import numpy as np, sys
+y = np.load(sys.argv[1])
+expected = np.fromfile(sys.argv[2], dtype="<f4").reshape(y.shape)
+assert y.shape == (2, 10) and y.dtype == np.float32, (y.shape, y.dtype)
+assert np.allclose(y, expected, atol=1e-4, rtol=1e-4), np.abs(y - expected).max()
+EOF
+done
+expect_exit 2 "--input needs --output" --model="$MODEL" --input="$TMP/x.npy"
+expect_exit 2 "--output needs --input" --model="$MODEL" --output="$TMP/y.npy"
+expect_exit 2 "not a valid .npy file" --model="$MODEL" --input="$TMP/text.onnx" --output="$TMP/y.npy"
+/usr/bin/python3 -c "import numpy as np; np.save('$TMP/wrong.npy', np.zeros((2, 3, 8, 8), np.float32))"
+expect_exit 2 "but the model takes (2, 3, 16, 16)" --model="$MODEL" --input="$TMP/wrong.npy" \
+  --output="$TMP/y.npy"
+# --input_size re-imports the model at each size; this one fixes its size.
+expect_exit 0 "" --model="$MODEL" --input_size=16 --warmup=0 --min_reps=1 --min_seconds=0 \
+  --out="$TMP/size.json"
+expect_exit 2 "at input size 8" --model="$MODEL" --input_size=8 --warmup=0 --min_reps=1
 # Corrupted bytes never crash: any failure is a clean exit 2.
 code=0
 "$BENCH" --model="$TMP/garbage.onnx" --min_reps=1 --min_seconds=0 >/dev/null 2>&1 || code=$?

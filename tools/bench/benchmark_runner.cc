@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -27,6 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "inference/onnx_import.h"
+#include "onnx/onnx_pb.h"
 #include "tools/status/status_macros.h"
 
 namespace edgecompress::bench {
@@ -192,8 +194,36 @@ absl::StatusOr<std::vector<std::vector<double>>> MeasureInterleaved(
 
 // --- Models and grid points -----------------------------------------------
 
+namespace {
+
+// The model's bytes with its image input resized to input_size x input_size.
+absl::StatusOr<std::string> ResizedModel(const std::string& path, size_t input_size) {
+  std::ifstream file(path, std::ios::binary);
+  onnx::ModelProto model;
+  if (!file || !model.ParseFromIstream(&file)) {
+    return absl::DataLossError(absl::StrCat(path, ": not an ONNX model"));
+  }
+  onnx::GraphProto& graph = *model.mutable_graph();
+  std::set<std::string> initializers;
+  for (const onnx::TensorProto& t : graph.initializer()) initializers.insert(t.name());
+  for (onnx::ValueInfoProto& input : *graph.mutable_input()) {
+    if (initializers.count(input.name()) > 0) continue;  // IR < 4 lists them as inputs
+    onnx::TensorShapeProto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
+    if (shape->dim_size() != 4) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: --input_size needs an image input [N, C, H, W]; '%s' has rank %d",
+                          path, input.name(), shape->dim_size()));
+    }
+    for (int d : {2, 3}) shape->mutable_dim(d)->set_dim_value(static_cast<int64_t>(input_size));
+  }
+  graph.clear_value_info();  // the exporter's shapes were for the old size
+  return model.SerializeAsString();
+}
+
+}  // namespace
+
 absl::StatusOr<LoadedModel> LoadModel(const std::string& path, size_t batch_size, Clock& clock,
-                                      bool with_sparse) {
+                                      bool with_sparse, size_t input_size) {
   struct stat info;
   if (stat(path.c_str(), &info) != 0) {
     return absl::NotFoundError(absl::StrCat(path, ": no such file"));
@@ -201,16 +231,92 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path, size_t batch_size
   inference::OnnxImportOptions options;
   options.batch_size = batch_size;
   const double start = clock.NowSeconds();
-  ASSIGN_OR_RETURN(inference::OnnxModel model, inference::OnnxModel::ImportFile(path, options));
+  std::string bytes;
+  if (input_size > 0) {
+    ASSIGN_OR_RETURN(bytes, ResizedModel(path, input_size));
+  } else {
+    std::ifstream file(path, std::ios::binary);
+    std::stringstream content;
+    content << file.rdbuf();
+    bytes = content.str();
+  }
+  // A model that fixes its spatial size somewhere (a Reshape, a Gemm after a
+  // Flatten) fails to import at another size; the message says where.
+  const std::string source =
+      input_size > 0 ? absl::StrCat(path, " at input size ", input_size) : path;
+  ASSIGN_OR_RETURN(inference::OnnxModel model,
+                   inference::OnnxModel::ImportBytes(bytes, options, source));
   std::shared_ptr<const inference::sparse::SparseModel> sparse;
   if (with_sparse) {
     ASSIGN_OR_RETURN(inference::sparse::SparseModel s,
-                     inference::sparse::SparseModel::ImportFile(path, options));
+                     inference::sparse::SparseModel::ImportBytes(bytes, options, source));
     sparse = std::make_shared<const inference::sparse::SparseModel>(std::move(s));
   }
   const double import_ms = Milliseconds(clock.NowSeconds() - start);
   return LoadedModel{path, static_cast<int64_t>(info.st_size), import_ms, std::move(model),
                      std::move(sparse)};
+}
+
+namespace {
+
+// One of the two runtimes, by engine, with its input and output buffers.
+struct Prepared {
+  std::optional<inference::OnnxRuntime> dense;
+  std::optional<inference::sparse::SparseRuntime> sparse;
+  std::vector<float> input, output;
+  absl::Status Run() {
+    return dense.has_value() ? dense->Run(input, absl::MakeSpan(output))
+                             : sparse->Run(input, absl::MakeSpan(output));
+  }
+};
+
+absl::StatusOr<Prepared> Prepare(const LoadedModel& m, const PointConfig& config, Clock& clock) {
+  Prepared p;
+  if (UsesSparseModel(config.engine)) {
+    if (m.sparse == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          m.path, ": --engine=", EngineName(config.engine), " needs LoadModel(with_sparse)"));
+    }
+    inference::sparse::SparseBuildOptions options;
+    options.num_threads = config.num_threads;
+    options.policy = config.engine == Engine::kSparse ? inference::sparse::SparsePolicy::kSparse
+                                                      : inference::sparse::SparsePolicy::kAuto;
+    options.seed = config.seed;
+    options.clock_seconds = [&clock] { return clock.NowSeconds(); };
+    absl::StatusOr<inference::sparse::SparseRuntime> runtime = m.sparse->Build(options);
+    if (!runtime.ok()) {
+      return absl::Status(runtime.status().code(),
+                          absl::StrCat(m.path, ": ", runtime.status().message()));
+    }
+    p.sparse.emplace(*std::move(runtime));
+    p.input.resize(p.sparse->input_size());
+    p.output.resize(p.sparse->output_size());
+  } else {
+    absl::StatusOr<inference::OnnxRuntime> runtime = m.model.Build(config.num_threads);
+    if (!runtime.ok()) {
+      return absl::Status(runtime.status().code(),
+                          absl::StrCat(m.path, ": ", runtime.status().message()));
+    }
+    p.dense.emplace(*std::move(runtime));
+    p.input.resize(p.dense->input_size());
+    p.output.resize(p.dense->output_size());
+  }
+  return p;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<float>> RunOnce(const LoadedModel& model, const PointConfig& config,
+                                           absl::Span<const float> input, Clock& clock) {
+  ASSIGN_OR_RETURN(Prepared p, Prepare(model, config, clock));
+  if (input.size() != p.input.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: the input has %d values, the model takes %d", model.path, input.size(),
+                        p.input.size()));
+  }
+  std::copy(input.begin(), input.end(), p.input.begin());
+  RETURN_IF_ERROR(p.Run());
+  return std::move(p.output);
 }
 
 absl::StatusOr<PointResult> MeasurePoint(absl::Span<const LoadedModel* const> models,
@@ -233,16 +339,6 @@ absl::StatusOr<PointResult> MeasurePoint(absl::Span<const LoadedModel* const> mo
     point.rss_before_bytes = before->rss_bytes;
   }
 
-  // One of the two runtimes, by engine.
-  struct Prepared {
-    std::optional<inference::OnnxRuntime> dense;
-    std::optional<inference::sparse::SparseRuntime> sparse;
-    std::vector<float> input, output;
-    absl::Status Run() {
-      return dense.has_value() ? dense->Run(input, absl::MakeSpan(output))
-                               : sparse->Run(input, absl::MakeSpan(output));
-    }
-  };
   std::vector<Prepared> prepared;
   prepared.reserve(models.size());
   std::mt19937 rng(static_cast<std::mt19937::result_type>(config.seed));
@@ -255,39 +351,12 @@ absl::StatusOr<PointResult> MeasurePoint(absl::Span<const LoadedModel* const> mo
     measurement.input_shape.assign(m->model.input_shape().begin(), m->model.input_shape().end());
     measurement.output_shape.assign(m->model.output_shape().begin(), m->model.output_shape().end());
     const double start = clock.NowSeconds();
-    Prepared p;
-    if (UsesSparseModel(config.engine)) {
-      if (m->sparse == nullptr) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            m->path, ": --engine=", EngineName(config.engine), " needs LoadModel(with_sparse)"));
-      }
-      inference::sparse::SparseBuildOptions options;
-      options.num_threads = config.num_threads;
-      options.policy = config.engine == Engine::kSparse ? inference::sparse::SparsePolicy::kSparse
-                                                        : inference::sparse::SparsePolicy::kAuto;
-      options.seed = config.seed;
-      options.clock_seconds = [&clock] { return clock.NowSeconds(); };
-      absl::StatusOr<inference::sparse::SparseRuntime> runtime = m->sparse->Build(options);
-      if (!runtime.ok()) {
-        return absl::Status(runtime.status().code(),
-                            absl::StrCat(m->path, ": ", runtime.status().message()));
-      }
-      p.sparse.emplace(*std::move(runtime));
+    ASSIGN_OR_RETURN(Prepared p, Prepare(*m, config, clock));
+    if (p.sparse.has_value()) {
       measurement.spmm_kernel = p.sparse->kernel_name();
       measurement.sparse_candidates = static_cast<int>(m->sparse->candidates().size());
       const auto decisions = p.sparse->decisions();
       measurement.decisions.assign(decisions.begin(), decisions.end());
-      p.input.resize(p.sparse->input_size());
-      p.output.resize(p.sparse->output_size());
-    } else {
-      absl::StatusOr<inference::OnnxRuntime> runtime = m->model.Build(config.num_threads);
-      if (!runtime.ok()) {
-        return absl::Status(runtime.status().code(),
-                            absl::StrCat(m->path, ": ", runtime.status().message()));
-      }
-      p.dense.emplace(*std::move(runtime));
-      p.input.resize(p.dense->input_size());
-      p.output.resize(p.dense->output_size());
     }
     measurement.build_ms = Milliseconds(clock.NowSeconds() - start);
     for (float& v : p.input) v = uniform(rng);

@@ -144,9 +144,11 @@ struct LoadedModel {
 
 // Errors are the importer's (kNotFound, kDataLoss, kInvalidArgument,
 // kUnimplemented), naming the file. `with_sparse` also imports it as a
-// SparseModel (import_ms covers both).
+// SparseModel (import_ms covers both). `input_size` > 0 sets the image
+// input's H and W (kInvalidArgument for an input that is not [N, C, H, W];
+// the importer's error, naming the size, where the model fixes it).
 absl::StatusOr<LoadedModel> LoadModel(const std::string& path, size_t batch_size, Clock& clock,
-                                      bool with_sparse = false);
+                                      bool with_sparse = false, size_t input_size = 0);
 
 struct PointConfig {
   int num_threads = 1;
@@ -185,6 +187,12 @@ struct PointResult {
 // then Build/Run failures as they come.
 absl::StatusOr<PointResult> MeasurePoint(absl::Span<const LoadedModel* const> models,
                                          const PointConfig& config, Clock& clock);
+
+// One inference of `model` on `input` (ONNX layout) with config.engine and
+// config.num_threads; the output in the ONNX layout. kInvalidArgument when
+// the input size differs from the model's.
+absl::StatusOr<std::vector<float>> RunOnce(const LoadedModel& model, const PointConfig& config,
+                                           absl::Span<const float> input, Clock& clock);
 
 // --- Memory -----------------------------------------------------------------
 

@@ -12,9 +12,10 @@
 // warmed up, and then run in rounds; each round runs each engine `block`
 // times in turn (dense x3, sparse x3, auto x3, int8 x3, ort x3, ...), until
 // every engine has min_reps runs and min_seconds of measured time. Blocks
-// rather than single runs alternate because thread pools (ours and ONNX
-// Runtime's) spin for a while after a run and would slow whichever engine
-// comes next; the median is over all runs. ONNX Runtime runs in a node
+// rather than single runs alternate, with an unmeasured pause (settle_ms)
+// before each and each round starting one engine later, because thread pools (ours and ONNX Runtime's) spin for a
+// while after a run and would slow whichever engine comes next; the median
+// is over all runs. ONNX Runtime runs in a node
 // child process (tools/bench/ort_bench.js) that times each session.run
 // itself, so the pipe round trip is not counted. Ratios are medians divided:
 // dense/sparse > 1 means sparse is faster; ort/dense > 1 means our dense is
@@ -50,6 +51,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -84,12 +86,15 @@ ABSL_FLAG(std::string, resnet20_sparsities, "0,0.9",
           "ResNet-20 sparsities (all convolutions but the first, and the fc); empty: none.");
 ABSL_FLAG(std::string, mobilenet_v2, "inference/testdata/mobilenet_v2.onnx",
           "PyTorch's MobileNetV2 (batch 1); empty: leave it out.");
-ABSL_FLAG(edgecompress::bench::PositiveIntList, batch, (edgecompress::bench::PositiveIntList{{1, 16}}),
-          "Batch sizes.");
-ABSL_FLAG(edgecompress::bench::PositiveIntList, threads, (edgecompress::bench::PositiveIntList{{1, 2}}),
-          "Thread counts.");
+ABSL_FLAG(edgecompress::bench::PositiveIntList, batch,
+          (edgecompress::bench::PositiveIntList{{1, 16}}), "Batch sizes.");
+ABSL_FLAG(edgecompress::bench::PositiveIntList, threads,
+          (edgecompress::bench::PositiveIntList{{1, 2}}), "Thread counts.");
 ABSL_FLAG(int, warmup, 3, "Untimed runs per engine before timing.");
 ABSL_FLAG(int, block, 3, "Consecutive runs of one engine per round.");
+ABSL_FLAG(int, settle_ms, 20,
+          "Pause between blocks (not measured) so that the last engine's spinning pool "
+          "threads go to sleep before the next engine runs.");
 ABSL_FLAG(int, min_reps, 15, "Timed runs per engine at least.");
 ABSL_FLAG(double, min_seconds, 1.0, "Measured seconds per engine at least.");
 ABSL_FLAG(bool, int8, true, "Measure our int8 engine on a QDQ copy of each model.");
@@ -248,9 +253,10 @@ absl::StatusOr<std::vector<ModelEntry>> MakeModels(const std::string& dir) {
   ASSIGN_OR_RETURN(const std::vector<double> resnet_sparsities,
                    ParseFractions("resnet20_sparsities", absl::GetFlag(FLAGS_resnet20_sparsities)));
   const int size = absl::GetFlag(FLAGS_mobilenet_input_size);
-  ASSIGN_OR_RETURN(training::LayerGraph mobilenet,
-                   inference::sparse::MobileNetV1Graph(
-                       {.input_size = size, .width_multiplier = absl::GetFlag(FLAGS_mobilenet_width)}));
+  ASSIGN_OR_RETURN(
+      training::LayerGraph mobilenet,
+      inference::sparse::MobileNetV1Graph(
+          {.input_size = size, .width_multiplier = absl::GetFlag(FLAGS_mobilenet_width)}));
   ASSIGN_OR_RETURN(training::LayerGraph resnet, inference::sparse::ResNet20Graph(32, 10));
   auto write = [&](const training::LayerGraph& graph, const std::string& label, double sparsity,
                    bool all_convs) -> absl::Status {
@@ -265,11 +271,13 @@ absl::StatusOr<std::vector<ModelEntry>> MakeModels(const std::string& dir) {
     models.push_back({label, path, sparsity, false});
     return absl::OkStatus();
   };
-  for (double s : sparsities) RETURN_IF_ERROR(write(mobilenet, absl::StrCat("mobilenet_v1_", size), s, false));
+  for (double s : sparsities)
+    RETURN_IF_ERROR(write(mobilenet, absl::StrCat("mobilenet_v1_", size), s, false));
   for (double s : resnet_sparsities) RETURN_IF_ERROR(write(resnet, "resnet20_32", s, true));
   const std::string v2 = absl::GetFlag(FLAGS_mobilenet_v2);
   if (!v2.empty()) {
-    if (!Exists(v2)) return absl::NotFoundError(absl::StrCat(v2, ": no such file (--mobilenet_v2)"));
+    if (!Exists(v2))
+      return absl::NotFoundError(absl::StrCat(v2, ": no such file (--mobilenet_v2)"));
     models.push_back({"mobilenet_v2", v2, 0.0, true});
   }
   return models;
@@ -280,7 +288,8 @@ absl::StatusOr<std::string> Int8Copy(const std::string& path) {
   onnx::ModelProto model;
   {
     std::ifstream file(path, std::ios::binary);
-    if (!model.ParseFromIstream(&file)) return absl::DataLossError(absl::StrCat(path, ": not ONNX"));
+    if (!model.ParseFromIstream(&file))
+      return absl::DataLossError(absl::StrCat(path, ": not ONNX"));
   }
   ASSIGN_OR_RETURN(std::vector<std::string> names, quantization::ActivationsToQuantize(model));
   std::map<std::string, quantization::Range> ranges;
@@ -357,9 +366,13 @@ absl::StatusOr<Row> MeasureRow(const ModelEntry& entry, int batch, int threads, 
         .count();
   };
   std::vector<EngineRun> engines;
-  engines.push_back({"dense", [&] { return timed([&] { return dense.Run(input, absl::MakeSpan(output)); }); }});
-  engines.push_back({"sparse", [&] { return timed([&] { return sparse.Run(input, absl::MakeSpan(output)); }); }});
-  engines.push_back({"auto", [&] { return timed([&] { return automatic.Run(input, absl::MakeSpan(output)); }); }});
+  engines.push_back(
+      {"dense", [&] { return timed([&] { return dense.Run(input, absl::MakeSpan(output)); }); }});
+  engines.push_back(
+      {"sparse", [&] { return timed([&] { return sparse.Run(input, absl::MakeSpan(output)); }); }});
+  engines.push_back({"auto", [&] {
+                       return timed([&] { return automatic.Run(input, absl::MakeSpan(output)); });
+                     }});
 
   std::optional<inference::OnnxRuntime> int8;
   if (absl::GetFlag(FLAGS_int8)) {
@@ -369,7 +382,9 @@ absl::StatusOr<Row> MeasureRow(const ModelEntry& entry, int batch, int threads, 
                        inference::OnnxModel::ImportBytes(*qdq, import, entry.path + " (int8)"));
       ASSIGN_OR_RETURN(inference::OnnxRuntime runtime, int8_model.Build(threads));
       int8.emplace(std::move(runtime));
-      engines.push_back({"int8", [&] { return timed([&] { return int8->Run(input, absl::MakeSpan(output)); }); }});
+      engines.push_back({"int8", [&] {
+                           return timed([&] { return int8->Run(input, absl::MakeSpan(output)); });
+                         }});
     } else {
       std::cerr << "compare_engines: no int8 column for " << entry.path << ": "
                 << qdq.status().message() << "\n";
@@ -378,15 +393,16 @@ absl::StatusOr<Row> MeasureRow(const ModelEntry& entry, int batch, int threads, 
   std::unique_ptr<OrtProcess> ort;
   if (absl::GetFlag(FLAGS_ort) && !(entry.fixed_batch && batch != 1)) {
     std::vector<size_t> dims(dense_model.input_shape().begin(), dense_model.input_shape().end());
-    ASSIGN_OR_RETURN(ort, OrtProcess::Start({setup.node, setup.ort_script, setup.ort_dir,
-                                             entry.path, absl::StrJoin(dims, ","),
-                                             absl::StrCat(threads)}));
+    ASSIGN_OR_RETURN(ort,
+                     OrtProcess::Start({setup.node, setup.ort_script, setup.ort_dir, entry.path,
+                                        absl::StrJoin(dims, ","), absl::StrCat(threads)}));
     *ort_version = ort->version();
     engines.push_back({"ort", [&] { return ort->RunOnce(); }});
   }
 
   const int warmup = absl::GetFlag(FLAGS_warmup), block = std::max(1, absl::GetFlag(FLAGS_block));
   const int min_reps = absl::GetFlag(FLAGS_min_reps);
+  const int settle_ms = std::max(0, absl::GetFlag(FLAGS_settle_ms));
   const double min_ms = absl::GetFlag(FLAGS_min_seconds) * 1e3;
   for (EngineRun& e : engines) {
     for (int i = 0; i < warmup; ++i) RETURN_IF_ERROR(e.run_ms().status());
@@ -399,8 +415,11 @@ absl::StatusOr<Row> MeasureRow(const ModelEntry& entry, int batch, int threads, 
     }
     return true;
   };
-  while (!done()) {
-    for (EngineRun& e : engines) {
+  // Each round starts at the next engine, so none always follows the same one.
+  for (size_t round = 0; !done(); ++round) {
+    for (size_t k = 0; k < engines.size(); ++k) {
+      EngineRun& e = engines[(round + k) % engines.size()];
+      std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
       for (int i = 0; i < block; ++i) {
         absl::StatusOr<double> ms = e.run_ms();
         if (!ms.ok()) {
@@ -426,6 +445,7 @@ std::map<std::string, std::string> FlagValues() {
           {"batch", bench::AbslUnparseFlag(absl::GetFlag(FLAGS_batch))},
           {"threads", bench::AbslUnparseFlag(absl::GetFlag(FLAGS_threads))},
           {"block", absl::StrCat(absl::GetFlag(FLAGS_block))},
+          {"settle_ms", absl::StrCat(absl::GetFlag(FLAGS_settle_ms))},
           {"min_reps", absl::StrCat(absl::GetFlag(FLAGS_min_reps))},
           {"min_seconds", absl::StrCat(absl::GetFlag(FLAGS_min_seconds))}};
 }
@@ -464,7 +484,8 @@ int Run() {
             << "layers = sparse engine's sparse layers / auto's / candidates\n"
             << TableHeader() << std::flush;
 
-  nlohmann::json result = tools::NewResult("compare_engines", absl::GetFlag(FLAGS_seed), FlagValues());
+  nlohmann::json result =
+      tools::NewResult("compare_engines", absl::GetFlag(FLAGS_seed), FlagValues());
   result["rows"] = nlohmann::json::array();
   std::string ort_version;
   for (const ModelEntry& entry : *models) {
@@ -474,9 +495,12 @@ int Run() {
         absl::StatusOr<Row> row = MeasureRow(entry, batch, threads, setup, &ort_version);
         if (!row.ok()) return Fail(kExitRunFailed, row.status());
         std::cerr << TableRow(*row) << std::flush;
-        nlohmann::json json = {{"model", entry.label},        {"path", entry.path},
-                               {"sparsity", entry.sparsity},   {"batch_size", batch},
-                               {"threads", threads},           {"candidate_layers", row->candidates},
+        nlohmann::json json = {{"model", entry.label},
+                               {"path", entry.path},
+                               {"sparsity", entry.sparsity},
+                               {"batch_size", batch},
+                               {"threads", threads},
+                               {"candidate_layers", row->candidates},
                                {"sparse_layers", row->sparse_layers},
                                {"auto_sparse_layers", row->auto_sparse_layers}};
         for (const auto& [engine, ms] : row->median_ms) json["median_ms"][engine] = ms;

@@ -42,7 +42,8 @@ int Fail(int code, const absl::Status& status) {
 
 int Run() {
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
-  if (out_dir.empty()) return Fail(kExitBadInput, absl::InvalidArgumentError("--out_dir is required"));
+  if (out_dir.empty())
+    return Fail(kExitBadInput, absl::InvalidArgumentError("--out_dir is required"));
   std::vector<double> sparsities;
   for (absl::string_view item : absl::StrSplit(absl::GetFlag(FLAGS_sparsities), ',')) {
     double s = 0;
@@ -73,7 +74,8 @@ int Run() {
     if (!model.ok()) return Fail(kExitBadInput, model.status());
     const std::string path = absl::StrCat(out_dir, "/", name, "_", input_size, "_s",
                                           static_cast<int>(std::lround(sparsity * 100)), ".onnx");
-    if (absl::Status status = tools::WriteFileAtomically(path, model->SerializeAsString()); !status.ok()) {
+    if (absl::Status status = tools::WriteFileAtomically(path, model->SerializeAsString());
+        !status.ok()) {
       return Fail(kExitOutputFailed, status);
     }
     std::cerr << path << "\n";

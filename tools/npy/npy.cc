@@ -113,7 +113,8 @@ absl::StatusOr<NpyArray> ParseNpy(absl::string_view bytes, absl::string_view sou
                                         " bytes of data, the file has ", data_bytes));
   }
   array.values.resize(count);
-  if (count > 0) std::memcpy(array.values.data(), bytes.data() + prefix + header_length, data_bytes);
+  if (count > 0)
+    std::memcpy(array.values.data(), bytes.data() + prefix + header_length, data_bytes);
   return array;
 }
 
@@ -135,7 +136,8 @@ absl::StatusOr<std::string> SerializeNpy(absl::Span<const size_t> shape,
                                                    " values, got ", values.size()));
   }
   // numpy writes "(5,)" for one dimension and "(2, 3)" for more.
-  std::string shape_text = absl::StrCat("(", absl::StrJoin(shape, ", "), shape.size() == 1 ? ",)" : ")");
+  std::string shape_text =
+      absl::StrCat("(", absl::StrJoin(shape, ", "), shape.size() == 1 ? ",)" : ")");
   std::string header =
       absl::StrCat("{'descr': '<f4', 'fortran_order': False, 'shape': ", shape_text, ", }");
   const size_t unpadded = kMagic.size() + 2 + 2 + header.size() + 1;  // + '\n'
