@@ -117,7 +117,7 @@ SpmmKernel BestSpmmKernel() {
 #if defined(__x86_64__)
   // cpuinfo_initialize is idempotent and thread-safe (pthread_once inside).
   if (cpuinfo_initialize() && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) {
-    return &SpmmAvx2;
+    return cpuinfo_has_x86_avx512f() ? &SpmmAvx512 : &SpmmAvx2;
   }
 #endif
   return &SpmmPortable;
@@ -126,6 +126,7 @@ SpmmKernel BestSpmmKernel() {
 const char* SpmmKernelName(SpmmKernel kernel) {
 #if defined(__x86_64__)
   if (kernel == &SpmmAvx2) return "avx2_fma";
+  if (kernel == &SpmmAvx512) return "avx512f";
 #endif
   if (kernel == &SpmmPortable) return "portable";
   return "unknown";

@@ -29,9 +29,10 @@
 // that magnitude pruning leaves. Cost per pixel: nnz multiply-adds, so time
 // falls linearly with density, unlike a dense GEMM whose time is fixed.
 //
-// Kernels: SpmmPortable (plain C++, vectorised by the compiler as it can),
-// and on x86-64 SpmmAvx2 (AVX2 + FMA intrinsics, compiled with -mavx2 -mfma
-// in spmm_avx2.cc alone). BestSpmmKernel() picks at run time with cpuinfo,
+// Kernels: SpmmPortable (plain C++, vectorised by the compiler at -O3), and
+// on x86-64 SpmmAvx2 (AVX2 + FMA intrinsics, -mavx2 -mfma on spmm_avx2.cc
+// alone) and SpmmAvx512 (the multiply-adds on 16-float vectors, -mavx512f on
+// spmm_avx512.cc alone). BestSpmmKernel() picks at run time with cpuinfo,
 // so binaries still run on CPUs without AVX2. Results of the two differ only
 // by floating-point rounding (FMA); both match a dense reference within 1e-4
 // relative to the size of the terms (spmm_test.cc).
@@ -90,11 +91,14 @@ void SpmmPortable(const SpmmProblem& problem, size_t begin, size_t end, float* s
 #if defined(__x86_64__)
 // Requires AVX2 and FMA (BestSpmmKernel checks).
 void SpmmAvx2(const SpmmProblem& problem, size_t begin, size_t end, float* scratch);
+// Requires AVX-512F, AVX2 and FMA.
+void SpmmAvx512(const SpmmProblem& problem, size_t begin, size_t end, float* scratch);
 #endif
 
-// SpmmAvx2 where the CPU has AVX2 and FMA (cpuinfo), else SpmmPortable.
+// The fastest kernel the CPU runs (cpuinfo): SpmmAvx512, SpmmAvx2, else
+// SpmmPortable.
 SpmmKernel BestSpmmKernel();
-const char* SpmmKernelName(SpmmKernel kernel);  // "avx2_fma", "portable"
+const char* SpmmKernelName(SpmmKernel kernel);  // "avx512f", "avx2_fma", "portable"
 
 }  // namespace edgecompress::inference::sparse
 

@@ -5,8 +5,8 @@
 //
 //   bazel run -c opt //inference/sparse:spmm_benchmark
 //
-// Columns: layer shape, sparsity, median ms of XNNPACK dense, our portable
-// and our best kernel, dense / best (above 1: sparse wins), and the best
+// Columns: layer shape, sparsity, median ms of XNNPACK dense, our portable,
+// AVX2 and best kernel, dense / best (above 1: sparse wins), and the best
 // kernel's useful GFLOP/s (2 * nonzeros * pixels / time).
 #include <algorithm>
 #include <chrono>
@@ -43,8 +43,8 @@ double Median(std::vector<double> v) {
 int Main() {
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::printf("%-20s %8s %10s %10s %10s %8s %8s\n", "pixels x cin->cout", "sparsity", "dense_ms",
-              "portable", "best_ms", "speedup", "GFLOP/s");
+  std::printf("%-20s %8s %10s %10s %10s %10s %8s %8s\n", "pixels x cin->cout", "sparsity",
+              "dense_ms", "portable", "avx2_ms", "best_ms", "speedup", "GFLOP/s");
   const SpmmKernel best = BestSpmmKernel();
   for (const Shape& s : kShapes) {
     std::vector<float> x(s.pixels * s.cols), y(s.pixels * s.rows), bias(s.rows, 0.1f);
@@ -68,7 +68,7 @@ int Main() {
       if (!runtime.ok()) return 1;
       std::vector<float> scratch(SpmmScratchFloats(*csr));
       SpmmProblem problem{&*csr, bias.data(), 0.0f, 6.0f, x.data(), y.data(), s.pixels};
-      std::vector<double> dense_ms, portable_ms, best_ms;
+      std::vector<double> dense_ms, portable_ms, avx2_ms, best_ms;
       const int reps = s.pixels > 1000 ? 15 : 200;
       for (int rep = -2; rep < reps; ++rep) {
         const double t0 = Now();
@@ -76,18 +76,24 @@ int Main() {
         const double t1 = Now();
         SpmmPortable(problem, 0, s.pixels, scratch.data());
         const double t2 = Now();
+#if defined(__x86_64__)
+        if (best != &SpmmPortable) SpmmAvx2(problem, 0, s.pixels, scratch.data());
+#endif
+        const double t2b = Now();
         best(problem, 0, s.pixels, scratch.data());
         const double t3 = Now();
         if (rep < 0) continue;
         dense_ms.push_back((t1 - t0) * 1e3);
         portable_ms.push_back((t2 - t1) * 1e3);
-        best_ms.push_back((t3 - t2) * 1e3);
+        avx2_ms.push_back((t2b - t2) * 1e3);
+        best_ms.push_back((t3 - t2b) * 1e3);
       }
-      const double d = Median(dense_ms), p = Median(portable_ms), b = Median(best_ms);
+      const double d = Median(dense_ms), p = Median(portable_ms), a = Median(avx2_ms),
+                   b = Median(best_ms);
       char shape[64];
       std::snprintf(shape, sizeof(shape), "%zu x %zu->%zu", s.pixels, s.cols, s.rows);
-      std::printf("%-20s %8.2f %10.4f %10.4f %10.4f %8.2f %8.1f\n", shape, sparsity, d, p, b, d / b,
-                  2.0 * csr->nonzeros() * s.pixels / (b * 1e6));
+      std::printf("%-20s %8.2f %10.4f %10.4f %10.4f %10.4f %8.2f %8.1f\n", shape, sparsity, d, p, a,
+                  b, d / b, 2.0 * csr->nonzeros() * s.pixels / (b * 1e6));
     }
   }
   std::printf("best kernel: %s\n", SpmmKernelName(best));

@@ -1,0 +1,80 @@
+// SpmmAvx512: the algorithm of spmm.h with AVX-512F intrinsics for the
+// multiply-adds (AVX2 transposes, spmm_x86_common.h). This file alone is
+// compiled with -mavx512f -mavx2 -mfma (inference/sparse/BUILD), so nothing
+// here may run before BestSpmmKernel() has checked the CPU.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "inference/sparse/spmm.h"
+#include "inference/sparse/spmm_x86_common.h"
+
+namespace edgecompress::inference::sparse {
+namespace {
+
+using x86::SparseDot;
+using x86::Transpose;
+
+constexpr size_t kTile = kSpmmTilePixels;
+static_assert(kTile == 64, "the inner loop keeps 4 vectors of 16 pixels");
+
+}  // namespace
+
+void SpmmAvx512(const SpmmProblem& problem, size_t begin, size_t end, float* scratch) {
+  const CsrMatrix& w = *problem.weights;
+  const size_t rows = w.rows, cols = w.cols;
+  float* xt = scratch;                 // [cols][kTile]
+  float* yt = scratch + cols * kTile;  // [rows][kTile]
+  const __m512 vmin = _mm512_set1_ps(problem.output_min);
+  const __m512 vmax = _mm512_set1_ps(problem.output_max);
+  const uint32_t* row_begin = w.row_begin.data();
+  const uint32_t* columns = w.columns.data();
+  const float* values = w.values.data();
+  for (size_t p0 = begin; p0 < end; p0 += kTile) {
+    const size_t n = std::min(kTile, end - p0);
+    const float* x = problem.x + p0 * cols;
+    float* y = problem.y + p0 * rows;
+    if (n < kSpmmMinVectorPixels) {
+      // Too few pixels to fill a vector (a fully connected layer at batch 1).
+      for (size_t j = 0; j < n; ++j) {
+        const float* xj = x + j * cols;
+        for (size_t o = 0; o < rows; ++o) {
+          y[j * rows + o] = std::min(
+              std::max(SparseDot(w, o, xj, problem.bias), problem.output_min), problem.output_max);
+        }
+      }
+      continue;
+    }
+    if (n < kTile) {
+      // Pixels past the end are zeros (they are computed and never stored).
+      for (size_t k = 0; k < cols; ++k) std::fill(xt + k * kTile + n, xt + (k + 1) * kTile, 0.0f);
+    }
+    Transpose(x, cols, n, cols, xt, kTile);
+    for (size_t o = 0; o < rows; ++o) {
+      // Eight independent accumulators (64 pixels): an FMA's latency (4
+      // cycles) times two FMA ports needs 8 sums in flight to keep them busy.
+      // Four 16-float accumulators (64 pixels): half the loads and FMAs of
+      // the AVX2 kernel per nonzero; the broadcast feeds all four.
+      const __m512 b = _mm512_set1_ps(problem.bias != nullptr ? problem.bias[o] : 0.0f);
+      __m512 a0 = b, a1 = b, a2 = b, a3 = b;
+      for (uint32_t i = row_begin[o]; i < row_begin[o + 1]; ++i) {
+        const __m512 v = _mm512_set1_ps(values[i]);
+        const float* c = xt + static_cast<size_t>(columns[i]) * kTile;
+        a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(c + 0), a0);
+        a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(c + 16), a1);
+        a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(c + 32), a2);
+        a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(c + 48), a3);
+      }
+      float* out = yt + o * kTile;
+      _mm512_storeu_ps(out + 0, _mm512_min_ps(_mm512_max_ps(a0, vmin), vmax));
+      _mm512_storeu_ps(out + 16, _mm512_min_ps(_mm512_max_ps(a1, vmin), vmax));
+      _mm512_storeu_ps(out + 32, _mm512_min_ps(_mm512_max_ps(a2, vmin), vmax));
+      _mm512_storeu_ps(out + 48, _mm512_min_ps(_mm512_max_ps(a3, vmin), vmax));
+    }
+    Transpose(yt, kTile, rows, n, y, rows);
+  }
+}
+
+}  // namespace edgecompress::inference::sparse
