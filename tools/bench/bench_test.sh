@@ -75,7 +75,7 @@ import json, sys
 rows = json.load(open(sys.argv[1]))["results"]
 assert [r["engine"] for r in rows] == ["dense", "sparse", "auto"], rows
 for r in rows[1:]:
-    assert r["sparse"]["kernel"] in ("avx2_fma", "portable"), r["sparse"]
+    assert r["sparse"]["kernel"] in ("avx512f", "avx2_fma", "portable"), r["sparse"]
 EOF
 # --input/--output: PyTorch's own input and output for this model
 # (inference/testdata), through .npy files, on the dense and sparse engines.
