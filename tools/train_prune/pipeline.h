@@ -13,7 +13,8 @@
 //      pruning (GradualPruningCallback), AC/DC (AcDcPruningCallback) and L1
 //      filter pruning (FilterPruningCallback).
 //   5. Evaluate after; build the sparsity report (per layer non-zeros, bytes
-//      dense and bitmap-encoded, MACs dense and effective).
+//      dense and bitmap-encoded, MACs dense and effective); optionally run
+//      the sensitivity analysis (each layer pruned alone, no retraining).
 //   6. Write into `output_dir`: checkpoint.pt (the model as trained, removed
 //      filters zero, so a run resumes), model.onnx (BatchNorm folded; pruned
 //      weights stored as zeros; filters removed by thinning modifiers
@@ -21,7 +22,8 @@
 //      input channels), result.json, sparsity.txt, sparsity.svg (target and
 //      measured sparsity per epoch) and accuracy.svg (test top-1 per epoch).
 // The result JSON (schema in README) names every figure; a run whose loss
-// diverged or whose accuracy fell to chance is flagged "ruined".
+// diverged or whose accuracy fell to chance is flagged "ruined". Epoch rows
+// and the summary also go to `sink` (a W&B-compatible run in the tool).
 #ifndef EDGECOMPRESS_TOOLS_TRAIN_PRUNE_PIPELINE_H_
 #define EDGECOMPRESS_TOOLS_TRAIN_PRUNE_PIPELINE_H_
 
