@@ -161,18 +161,28 @@ struct SpmmTask {
   float* scratch;
   size_t scratch_floats;
   size_t tiles, chunks;
+  bool by_rows;  // split output channels rather than pixels
 };
 
 void RunSpmmChunk(void* context, size_t chunk) {
   const SpmmTask& task = *static_cast<const SpmmTask*>(context);
+  float* scratch = task.scratch + chunk * task.scratch_floats;
+  if (task.by_rows) {
+    // Too few pixel tiles for the threads (late layers, fully connected at
+    // batch 1): each chunk computes a range of output channels everywhere.
+    SpmmProblem part = *task.problem;
+    const size_t rows = part.weights->rows;
+    part.first_row = rows * chunk / task.chunks;
+    part.end_row = rows * (chunk + 1) / task.chunks;
+    if (part.first_row < part.end_row) task.kernel(part, 0, part.pixels, scratch);
+    return;
+  }
   // Contiguous tile ranges, one per chunk, each with its own scratch.
   const size_t first = task.tiles * chunk / task.chunks;
   const size_t last = task.tiles * (chunk + 1) / task.chunks;
   const size_t begin = first * kSpmmTilePixels;
   const size_t end = std::min(last * kSpmmTilePixels, task.problem->pixels);
-  if (begin < end) {
-    task.kernel(*task.problem, begin, end, task.scratch + chunk * task.scratch_floats);
-  }
+  if (begin < end) task.kernel(*task.problem, begin, end, scratch);
 }
 
 }  // namespace
@@ -186,13 +196,19 @@ void SparseRuntime::State::RunSpmm(const SpmmLayer& layer, const float* x, float
                       y,
                       layer.pixels};
   const size_t tiles = (layer.pixels + kSpmmTilePixels - 1) / kSpmmTilePixels;
-  const size_t chunks = std::min(tiles, static_cast<size_t>(num_threads));
-  if (pool == nullptr || chunks <= 1) {
+  const size_t threads = static_cast<size_t>(num_threads);
+  if (pool == nullptr || threads <= 1) {
     kernel(problem, 0, layer.pixels, scratch.data());
     return;
   }
-  SpmmTask task{&problem, kernel, scratch.data(), scratch_floats, tiles, chunks};
-  pthreadpool_parallelize_1d(pool.get(), &RunSpmmChunk, &task, chunks, /*flags=*/0);
+  SpmmTask task{&problem,
+                kernel,
+                scratch.data(),
+                scratch_floats,
+                tiles,
+                threads,
+                /*by_rows=*/tiles < threads};
+  pthreadpool_parallelize_1d(pool.get(), &RunSpmmChunk, &task, task.chunks, /*flags=*/0);
 }
 
 // Import-time analysis and Build(); a class so that it can reach the

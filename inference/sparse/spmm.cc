@@ -57,9 +57,11 @@ size_t SpmmScratchFloats(const CsrMatrix& weights) {
 void SpmmPortable(const SpmmProblem& problem, size_t begin, size_t end, float* scratch) {
   const CsrMatrix& w = *problem.weights;
   const size_t rows = w.rows, cols = w.cols;
+  const size_t first_row = problem.first_row;
+  const size_t end_row = problem.end_row == 0 ? rows : problem.end_row;
   constexpr size_t kTile = kSpmmTilePixels;
   float* xt = scratch;                 // [cols][kTile]
-  float* yt = scratch + cols * kTile;  // [rows][kTile]
+  float* yt = scratch + cols * kTile;  // [end_row - first_row][kTile]
   for (size_t p0 = begin; p0 < end; p0 += kTile) {
     const size_t n = std::min(kTile, end - p0);
     const float* x = problem.x + p0 * cols;
@@ -68,7 +70,7 @@ void SpmmPortable(const SpmmProblem& problem, size_t begin, size_t end, float* s
       // Too few pixels to fill a vector: plain sparse dot products.
       for (size_t j = 0; j < n; ++j) {
         const float* xj = x + j * cols;
-        for (size_t o = 0; o < rows; ++o) {
+        for (size_t o = first_row; o < end_row; ++o) {
           // Four partial sums: the adds do not wait on each other's latency.
           float s0 = problem.bias != nullptr ? problem.bias[o] : 0.0f, s1 = 0, s2 = 0, s3 = 0;
           uint32_t i = w.row_begin[o];
@@ -90,7 +92,7 @@ void SpmmPortable(const SpmmProblem& problem, size_t begin, size_t end, float* s
       for (size_t j = 0; j < n; ++j) xt[k * kTile + j] = x[j * cols + k];
       for (size_t j = n; j < kTile; ++j) xt[k * kTile + j] = 0.0f;
     }
-    for (size_t o = 0; o < rows; ++o) {
+    for (size_t o = first_row; o < end_row; ++o) {
       const float b = problem.bias != nullptr ? problem.bias[o] : 0.0f;
       // 8 pixels at a time: an 8-float accumulator stays in registers (two
       // SSE or NEON vectors), where one of the whole tile would not.
@@ -102,13 +104,14 @@ void SpmmPortable(const SpmmProblem& problem, size_t begin, size_t end, float* s
           for (size_t j = 0; j < 8; ++j) acc[j] += v * column[j];
         }
         for (size_t j = 0; j < 8; ++j) {
-          yt[o * kTile + s + j] =
+          yt[(o - first_row) * kTile + s + j] =
               std::min(std::max(acc[j], problem.output_min), problem.output_max);
         }
       }
     }
     for (size_t j = 0; j < n; ++j) {
-      for (size_t o = 0; o < rows; ++o) y[j * rows + o] = yt[o * kTile + j];
+      for (size_t o = first_row; o < end_row; ++o)
+        y[j * rows + o] = yt[(o - first_row) * kTile + j];
     }
   }
 }

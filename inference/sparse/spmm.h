@@ -78,6 +78,10 @@ struct SpmmProblem {
   const float* x = nullptr;  // [pixels, weights->cols]
   float* y = nullptr;        // [pixels, weights->rows]
   size_t pixels = 0;
+  // Only output channels [first_row, end_row) are computed and written
+  // (end_row 0: all), so that threads can split a layer with few pixels
+  // by channels; each then transposes the same input tiles.
+  size_t first_row = 0, end_row = 0;
 };
 
 // Floats of scratch a kernel needs per call (one per thread).

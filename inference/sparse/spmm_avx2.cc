@@ -24,8 +24,10 @@ static_assert(kTile == 64, "the inner loop keeps 8 vectors of 8 pixels");
 void SpmmAvx2(const SpmmProblem& problem, size_t begin, size_t end, float* scratch) {
   const CsrMatrix& w = *problem.weights;
   const size_t rows = w.rows, cols = w.cols;
+  const size_t first_row = problem.first_row;
+  const size_t end_row = problem.end_row == 0 ? rows : problem.end_row;
   float* xt = scratch;                 // [cols][kTile]
-  float* yt = scratch + cols * kTile;  // [rows][kTile]
+  float* yt = scratch + cols * kTile;  // [end_row - first_row][kTile]
   const __m256 vmin = _mm256_set1_ps(problem.output_min);
   const __m256 vmax = _mm256_set1_ps(problem.output_max);
   const uint32_t* row_begin = w.row_begin.data();
@@ -39,7 +41,7 @@ void SpmmAvx2(const SpmmProblem& problem, size_t begin, size_t end, float* scrat
       // Too few pixels to fill a vector (a fully connected layer at batch 1).
       for (size_t j = 0; j < n; ++j) {
         const float* xj = x + j * cols;
-        for (size_t o = 0; o < rows; ++o) {
+        for (size_t o = first_row; o < end_row; ++o) {
           y[j * rows + o] = std::min(
               std::max(SparseDot(w, o, xj, problem.bias), problem.output_min), problem.output_max);
         }
@@ -51,7 +53,7 @@ void SpmmAvx2(const SpmmProblem& problem, size_t begin, size_t end, float* scrat
       for (size_t k = 0; k < cols; ++k) std::fill(xt + k * kTile + n, xt + (k + 1) * kTile, 0.0f);
     }
     Transpose(x, cols, n, cols, xt, kTile);
-    for (size_t o = 0; o < rows; ++o) {
+    for (size_t o = first_row; o < end_row; ++o) {
       // Eight independent accumulators (64 pixels): an FMA's latency (4
       // cycles) times two FMA ports needs 8 sums in flight to keep them busy.
       const __m256 b = _mm256_set1_ps(problem.bias != nullptr ? problem.bias[o] : 0.0f);
@@ -68,7 +70,7 @@ void SpmmAvx2(const SpmmProblem& problem, size_t begin, size_t end, float* scrat
         a6 = _mm256_fmadd_ps(v, _mm256_loadu_ps(c + 48), a6);
         a7 = _mm256_fmadd_ps(v, _mm256_loadu_ps(c + 56), a7);
       }
-      float* out = yt + o * kTile;
+      float* out = yt + (o - first_row) * kTile;
       _mm256_storeu_ps(out + 0, _mm256_min_ps(_mm256_max_ps(a0, vmin), vmax));
       _mm256_storeu_ps(out + 8, _mm256_min_ps(_mm256_max_ps(a1, vmin), vmax));
       _mm256_storeu_ps(out + 16, _mm256_min_ps(_mm256_max_ps(a2, vmin), vmax));
@@ -78,7 +80,7 @@ void SpmmAvx2(const SpmmProblem& problem, size_t begin, size_t end, float* scrat
       _mm256_storeu_ps(out + 48, _mm256_min_ps(_mm256_max_ps(a6, vmin), vmax));
       _mm256_storeu_ps(out + 56, _mm256_min_ps(_mm256_max_ps(a7, vmin), vmax));
     }
-    Transpose(yt, kTile, rows, n, y, rows);
+    Transpose(yt, kTile, end_row - first_row, n, y + first_row, rows);
   }
 }
 

@@ -25,8 +25,10 @@ static_assert(kTile == 64, "the inner loop keeps 4 vectors of 16 pixels");
 void SpmmAvx512(const SpmmProblem& problem, size_t begin, size_t end, float* scratch) {
   const CsrMatrix& w = *problem.weights;
   const size_t rows = w.rows, cols = w.cols;
+  const size_t first_row = problem.first_row;
+  const size_t end_row = problem.end_row == 0 ? rows : problem.end_row;
   float* xt = scratch;                 // [cols][kTile]
-  float* yt = scratch + cols * kTile;  // [rows][kTile]
+  float* yt = scratch + cols * kTile;  // [end_row - first_row][kTile]
   const __m512 vmin = _mm512_set1_ps(problem.output_min);
   const __m512 vmax = _mm512_set1_ps(problem.output_max);
   const uint32_t* row_begin = w.row_begin.data();
@@ -40,7 +42,7 @@ void SpmmAvx512(const SpmmProblem& problem, size_t begin, size_t end, float* scr
       // Too few pixels to fill a vector (a fully connected layer at batch 1).
       for (size_t j = 0; j < n; ++j) {
         const float* xj = x + j * cols;
-        for (size_t o = 0; o < rows; ++o) {
+        for (size_t o = first_row; o < end_row; ++o) {
           y[j * rows + o] = std::min(
               std::max(SparseDot(w, o, xj, problem.bias), problem.output_min), problem.output_max);
         }
@@ -52,7 +54,7 @@ void SpmmAvx512(const SpmmProblem& problem, size_t begin, size_t end, float* scr
       for (size_t k = 0; k < cols; ++k) std::fill(xt + k * kTile + n, xt + (k + 1) * kTile, 0.0f);
     }
     Transpose(x, cols, n, cols, xt, kTile);
-    for (size_t o = 0; o < rows; ++o) {
+    for (size_t o = first_row; o < end_row; ++o) {
       // Eight independent accumulators (64 pixels): an FMA's latency (4
       // cycles) times two FMA ports needs 8 sums in flight to keep them busy.
       // Four 16-float accumulators (64 pixels): half the loads and FMAs of
@@ -67,13 +69,13 @@ void SpmmAvx512(const SpmmProblem& problem, size_t begin, size_t end, float* scr
         a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(c + 32), a2);
         a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(c + 48), a3);
       }
-      float* out = yt + o * kTile;
+      float* out = yt + (o - first_row) * kTile;
       _mm512_storeu_ps(out + 0, _mm512_min_ps(_mm512_max_ps(a0, vmin), vmax));
       _mm512_storeu_ps(out + 16, _mm512_min_ps(_mm512_max_ps(a1, vmin), vmax));
       _mm512_storeu_ps(out + 32, _mm512_min_ps(_mm512_max_ps(a2, vmin), vmax));
       _mm512_storeu_ps(out + 48, _mm512_min_ps(_mm512_max_ps(a3, vmin), vmax));
     }
-    Transpose(yt, kTile, rows, n, y, rows);
+    Transpose(yt, kTile, end_row - first_row, n, y + first_row, rows);
   }
 }
 

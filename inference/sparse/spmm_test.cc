@@ -130,6 +130,18 @@ TEST(SpmmTest, MatchesDenseReference) {
       for (size_t i = 0; i < y.size(); ++i) {
         ASSERT_NEAR(y[i], expected[i], 1e-5 * (1.0 + magnitude[i])) << "at " << i;
       }
+      // Split by output channels instead, as threads do for few pixels.
+      std::fill(y.begin(), y.end(), NAN);
+      SpmmProblem part = problem;
+      part.first_row = 0;
+      part.end_row = c.rows / 3 + 1;
+      kernel(part, 0, c.pixels, scratch.data());
+      part.first_row = part.end_row;
+      part.end_row = c.rows;
+      kernel(part, 0, c.pixels, scratch.data());
+      for (size_t i = 0; i < y.size(); ++i) {
+        ASSERT_NEAR(y[i], expected[i], 1e-5 * (1.0 + magnitude[i])) << "rows split, at " << i;
+      }
     }
   }
 }
