@@ -513,4 +513,25 @@ nlohmann::json ToJson(const PointResult& point) {
   return json;
 }
 
+training::MetricValues PointMetrics(const PointResult& point) {
+  const std::string prefix = absl::StrCat("bench/", EngineName(point.engine), "/");
+  training::MetricValues values = {
+      {prefix + "batch_size", static_cast<double>(point.batch_size)},
+      {prefix + "threads", static_cast<double>(point.num_threads)},
+      {prefix + "peak_rss_bytes", static_cast<double>(point.peak_rss_bytes)}};
+  if (!point.models.empty()) {
+    const ModelMeasurement& model = point.models.front();
+    values[prefix + "latency_mean_ms"] = model.latency.mean_ms;
+    values[prefix + "latency_median_ms"] = model.latency.median_ms;
+    values[prefix + "latency_p90_ms"] = model.latency.p90_ms;
+    values[prefix + "latency_p99_ms"] = model.latency.p99_ms;
+    values[prefix + "latency_min_ms"] = model.latency.min_ms;
+    values[prefix + "latency_stdev_ms"] = model.latency.stdev_ms;
+    values[prefix + "items_per_second"] = model.items_per_second;
+    values[prefix + "model_bytes"] = static_cast<double>(model.file_bytes);
+  }
+  if (point.speedup.has_value()) values[prefix + "speedup"] = *point.speedup;
+  return values;
+}
+
 }  // namespace edgecompress::bench

@@ -53,6 +53,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "training/metrics_sink.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "inference/onnx_import.h"
@@ -181,6 +182,12 @@ struct PointResult {
   int64_t rss_before_bytes = 0, peak_rss_bytes = 0;
   bool peak_rss_per_point = false;  // false: the process-wide peak
 };
+
+// A grid point as named numbers for a metrics sink (one history row):
+// "bench/<engine>/<name>" for latency_{mean,median,p90,p99,min,stdev}_ms,
+// items_per_second and model_bytes of the --model, plus batch_size,
+// threads, peak_rss_bytes and, with --compare, speedup.
+training::MetricValues PointMetrics(const PointResult& point);
 
 // Builds a runtime for each model (same batch size) on config.num_threads
 // and measures them interleaved. Errors: ValidatePolicy,

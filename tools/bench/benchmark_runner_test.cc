@@ -312,5 +312,31 @@ TEST(MeasurePointTest, SparseEnginesReportTheirLayers) {
   }
 }
 
+// The row a grid point becomes in the metrics run: the --model's numbers
+// under the engine's prefix; speedup only with --compare.
+TEST(PointMetricsTest, NamesTheModelsNumbersUnderTheEngine) {
+  PointResult point;
+  point.batch_size = 8;
+  point.num_threads = 2;
+  point.engine = Engine::kSparse;
+  point.peak_rss_bytes = 1 << 20;
+  ModelMeasurement model;
+  model.file_bytes = 1234;
+  model.latency.median_ms = 1.5;
+  model.latency.p99_ms = 2.5;
+  model.items_per_second = 5333.0;
+  point.models = {model, model};
+  training::MetricValues values = PointMetrics(point);
+  EXPECT_EQ(values.at("bench/sparse/batch_size"), 8);
+  EXPECT_EQ(values.at("bench/sparse/threads"), 2);
+  EXPECT_EQ(values.at("bench/sparse/latency_median_ms"), 1.5);
+  EXPECT_EQ(values.at("bench/sparse/latency_p99_ms"), 2.5);
+  EXPECT_EQ(values.at("bench/sparse/model_bytes"), 1234);
+  EXPECT_EQ(values.at("bench/sparse/peak_rss_bytes"), 1 << 20);
+  EXPECT_EQ(values.count("bench/sparse/speedup"), 0u);
+  point.speedup = 1.7;
+  EXPECT_EQ(PointMetrics(point).at("bench/sparse/speedup"), 1.7);
+}
+
 }  // namespace
 }  // namespace edgecompress::bench

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "metrics/metrics_run.h"
 #include "tools/bench/benchmark_runner.h"
 #include "tools/npy/npy.h"
 #include "tools/result/result_json.h"
+#include "tools/status/status_macros.h"
 
 ABSL_FLAG(std::string, model, "", "The ONNX model to measure (fp32, one input, one output).");
 ABSL_FLAG(std::string, compare, "",
@@ -56,6 +59,10 @@ ABSL_FLAG(int, min_reps, 20, "Timed repetitions per model at least.");
 ABSL_FLAG(double, min_seconds, 2.0, "Measured seconds per model at least.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of the uniform [-1, 1] input data.");
 ABSL_FLAG(std::string, out, "", "Write the JSON result here (atomically); stdout if empty.");
+ABSL_FLAG(std::string, metrics_dir, "",
+          "W&B-compatible run directory: one history row per grid point and a summary "
+          "(e.g. train_prune's <output_dir>/wandb, so a trial's training and bench metrics are "
+          "one run); uploaded when WANDB_BASE_URL is set. Empty: none.");
 
 namespace edgecompress {
 namespace {
@@ -147,6 +154,22 @@ int RunOnNpy(const std::string& model_path, bench::Engine engine) {
   return kExitOk;
 }
 
+// The grid points as rows of a W&B-compatible run (--metrics_dir), the
+// first point's numbers as its summary.
+absl::Status LogMetrics(const std::vector<bench::PointResult>& points) {
+  const std::string dir = absl::GetFlag(FLAGS_metrics_dir);
+  if (dir.empty() || points.empty()) return absl::OkStatus();
+  metrics::MetricsRunOptions options = metrics::MetricsRunOptionsFromEnvironment(dir);
+  if (options.job_type.empty()) options.job_type = "bench";
+  for (const auto& [name, value] : FlagValues()) options.config["bench/" + name] = value;
+  ASSIGN_OR_RETURN(std::unique_ptr<metrics::MetricsRun> run, metrics::OpenMetricsRun(options));
+  for (size_t i = 0; i < points.size(); ++i) {
+    RETURN_IF_ERROR(run->Log(static_cast<int64_t>(i), bench::PointMetrics(points[i])));
+  }
+  RETURN_IF_ERROR(run->Summarize(bench::PointMetrics(points.front())));
+  return run->Finish(0);
+}
+
 int Run() {
   const std::string model_path = absl::GetFlag(FLAGS_model);
   const std::string compare_path = absl::GetFlag(FLAGS_compare);
@@ -209,6 +232,9 @@ int Run() {
     }
   }
 
+  if (absl::Status logged = LogMetrics(points); !logged.ok()) {
+    return Fail(kExitOutputFailed, logged);
+  }
   nlohmann::json result = tools::NewResult("bench", absl::GetFlag(FLAGS_seed), FlagValues());
   result["results"] = nlohmann::json::array();
   for (const bench::PointResult& point : points) result["results"].push_back(bench::ToJson(point));
