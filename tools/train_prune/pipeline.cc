@@ -252,7 +252,10 @@ absl::StatusOr<Pruners> MakePruners(const PruningPlan& plan, training::ImageClas
     ASSIGN_OR_RETURN(std::unique_ptr<pruning::GradualPruningCallback> callback,
                      pruning::GradualPruningCallback::Create(std::move(masked), gradual.schedule));
     const pruning::GradualPruningOptions& s = gradual.schedule;
-    pruners.description.push_back({{"method", "gmp"},
+    // Constant pruning is the degenerate schedule (gradual_pruning_callback.h).
+    const bool constant =
+        s.start_epoch == s.end_epoch && s.initial_sparsity == s.final_sparsity;
+    pruners.description.push_back({{"method", constant ? "constant" : "gmp"},
                                    {"initial_sparsity", s.initial_sparsity},
                                    {"final_sparsity", s.final_sparsity},
                                    {"start_epoch", s.start_epoch},
