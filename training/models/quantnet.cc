@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "training/models/quantnet_graph.h"
 
 namespace edgecompress::training {
 namespace {
@@ -57,18 +58,7 @@ torch::Tensor QuantNet::forward(torch::Tensor images) {
 }
 
 LayerGraph QuantNet::Describe() const {
-  LayerGraph graph({options_.input_channels, options_.input_size, options_.input_size});
-  std::string x = graph.Conv2d("conv1", LayerGraph::kInput,
-                               {.in_channels = options_.input_channels, .out_channels = 32,
-                                .kernel_size = 3, .stride = 2, .padding = 1});
-  x = graph.Conv2d("conv2", graph.Relu(x),
-                   {.in_channels = 32, .out_channels = 64, .kernel_size = 3, .stride = 2,
-                    .padding = 1});
-  x = graph.Flatten(graph.Relu(x));  // dropout: the identity at inference
-  x = graph.Relu(graph.Linear("linear1", x, {.in_features = features_, .out_features = 128}));
-  x = graph.Relu(graph.Linear("linear2", x, {.in_features = 128, .out_features = 16}));
-  graph.Linear("linear3", x, {.in_features = 16, .out_features = options_.num_classes});
-  return graph;
+  return QuantNetGraph(options_.num_classes, options_.input_channels, options_.input_size);
 }
 
 }  // namespace edgecompress::training
