@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <numeric>
+#include <random>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -77,6 +78,50 @@ int64_t Assign(absl::Span<const float> weights, const std::vector<float>& centro
   return changed;
 }
 
+// Arthur and Vassilvitskii's D^2 seeding (see the header).
+std::vector<float> KMeansPlusPlusCentroids(absl::Span<const float> weights, int32_t k,
+                                           uint64_t seed) {
+  std::mt19937_64 bits(seed);
+  // A double in [0, 1) from the top 53 bits, the same on every platform.
+  auto uniform = [&bits] { return static_cast<double>(bits() >> 11) * 0x1.0p-53; };
+  const size_t n = weights.size();
+  std::vector<float> centroids;
+  centroids.reserve(k);
+  centroids.push_back(weights[std::min(n - 1, static_cast<size_t>(uniform() * n))]);
+  std::vector<double> squared(n);
+  double total = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(weights[i]) - centroids[0];
+    squared[i] = d * d;
+    total += squared[i];
+  }
+  while (static_cast<int32_t>(centroids.size()) < k) {
+    if (!(total > 0.0)) {  // every weight is on a centroid: the rest stay empty
+      centroids.push_back(centroids.back());
+      continue;
+    }
+    // The first weight whose cumulative D^2 passes the draw; never one with
+    // D = 0, since those add nothing to the sum.
+    const double target = uniform() * total;
+    size_t chosen = n;
+    double cumulative = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      if (squared[i] == 0.0) continue;
+      chosen = i;
+      cumulative += squared[i];
+      if (cumulative > target) break;
+    }
+    centroids.push_back(weights[chosen]);
+    total = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      const double d = static_cast<double>(weights[i]) - centroids.back();
+      squared[i] = std::min(squared[i], d * d);
+      total += squared[i];
+    }
+  }
+  return centroids;
+}
+
 // The number of bits in an index into k values: ceil(log2 k), 0 for k = 1.
 int64_t IndexBits(int64_t num_clusters) {
   int64_t bits = 0;
@@ -108,13 +153,19 @@ absl::StatusOr<KMeansResult> KMeans1D(absl::Span<const float> weights,
 
   const int32_t k = options.num_clusters;
   KMeansResult result;
-  result.centroids.resize(k);
-  // numpy.linspace(min, max, k), computed in double; the last is max exactly.
-  for (int32_t j = 0; j < k; ++j) {
-    result.centroids[j] =
-        k == 1 ? min : static_cast<float>(min + (static_cast<double>(max) - min) * j / (k - 1));
+  if (options.init == KMeansInit::kKMeansPlusPlus) {
+    result.centroids = KMeansPlusPlusCentroids(weights, k, options.seed);
+    // Sorted like the linear start, so centroids come out non-decreasing.
+    std::sort(result.centroids.begin(), result.centroids.end());
+  } else {
+    result.centroids.resize(k);
+    // numpy.linspace(min, max, k), computed in double; the last is max exactly.
+    for (int32_t j = 0; j < k; ++j) {
+      result.centroids[j] =
+          k == 1 ? min : static_cast<float>(min + (static_cast<double>(max) - min) * j / (k - 1));
+    }
+    if (k > 1) result.centroids[k - 1] = max;
   }
-  if (k > 1) result.centroids[k - 1] = max;
 
   result.assignments.assign(weights.size(), 0);
   Assign(weights, result.centroids, result.assignments);

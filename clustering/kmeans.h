@@ -9,10 +9,21 @@
 //   WCSS = sum_j sum_{w in cluster j} (w - c_j)^2
 //
 // with Lloyd's algorithm:
-//   1. Linear initialisation: c_j = min + j (max - min) / (k - 1), i.e.
-//      numpy.linspace(min, max, k) (c_0 = min when k = 1). The paper compares
-//      Forgy, density-based and linear initialisation and finds linear best,
-//      because it keeps centroids at the rare large weights that matter most.
+//   1. Initialisation, one of:
+//      - linear (the default): c_j = min + j (max - min) / (k - 1), i.e.
+//        numpy.linspace(min, max, k) (c_0 = min when k = 1). The paper
+//        compares Forgy, density-based and linear initialisation and finds
+//        linear best, because it keeps centroids at the rare large weights
+//        that matter most;
+//      - k-means++ (Arthur and Vassilvitskii, SODA 2007), as TF-MOT's
+//        CentroidInitialization.KMEANS_PLUS_PLUS and scikit-learn do it: the
+//        first centroid is a weight drawn uniformly, each next one a weight
+//        drawn with probability D(w)^2 / sum D^2 (D: distance to the nearest
+//        centroid chosen so far); when every weight already sits on a
+//        centroid (fewer distinct values than k) the rest repeat the last
+//        one and stay empty. Deterministic by `seed` (std::mt19937_64 bits
+//        turned into doubles here, not std::uniform_real_distribution,
+//        whose output differs between standard libraries).
 //   2. Assign each weight to its nearest centroid.
 //   3. Move each centroid to the mean of its weights; repeat 2-3 until no
 //      assignment changes or max_iterations updates have run.
@@ -36,8 +47,8 @@
 // its weights (to float rounding). Centroids come out non-decreasing and WCSS
 // never increases from one iteration to the next (both exact in real
 // arithmetic; rounding a mean to float can break either by an ulp, and the
-// assignment does not rely on the order). No randomness: the result is a
-// function of the input.
+// assignment does not rely on the order). The result is a function of the
+// input, the options and, for k-means++, the seed.
 //
 // Cost: O(n log k + k log k) per iteration (assignment by binary search over
 // the sorted centroids), O(n + k) memory. Means are accumulated in double.
@@ -66,9 +77,13 @@ namespace clustering {
 // The largest k: indices are stored as uint16_t (16-bit codes).
 inline constexpr int32_t kMaxClusters = 65536;
 
+enum class KMeansInit { kLinear, kKMeansPlusPlus };
+
 struct KMeansOptions {
   int32_t num_clusters = 16;     // k in [1, kMaxClusters]; 2^bits for b-bit codes
-  int32_t max_iterations = 300;  // centroid updates, >= 0; 0 = linear init only
+  int32_t max_iterations = 300;  // centroid updates, >= 0; 0 = initialisation only
+  KMeansInit init = KMeansInit::kLinear;
+  uint64_t seed = 0;             // k-means++ only
 };
 
 struct KMeansResult {

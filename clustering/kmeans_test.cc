@@ -175,6 +175,58 @@ TEST(KMeans1DTest, PropertiesOnRandomWeights) {
   }
 }
 
+// k-means++ seeding: deterministic by seed, different seeds may start
+// differently, and the converged result has the same guarantees as the
+// linear start (sorted centroids, every weight at its nearest centroid).
+// Three well-separated groups {0, 0.1}, {10, 10.1}, {20, 20.1} with k = 3:
+// D^2 seeding puts one centroid in each group with probability > 0.99 for
+// any first pick (a second pick in the first's group has D^2 <= 0.01 of a
+// total >= 100), so every seed converges to the group means.
+TEST(KMeans1DTest, KMeansPlusPlusSeeding) {
+  const std::vector<float> groups = {0.0f, 0.1f, 10.0f, 10.1f, 20.0f, 20.1f};
+  for (uint64_t seed : {0u, 1u, 2u, 3u, 4u}) {
+    absl::StatusOr<KMeansResult> result = KMeans1D(
+        groups, {.num_clusters = 3, .init = KMeansInit::kKMeansPlusPlus, .seed = seed});
+    ASSERT_THAT(result, IsOk());
+    EXPECT_TRUE(result->converged);
+    EXPECT_THAT(result->centroids,
+                Pointwise(FloatNear(1e-5), std::vector<float>{0.05f, 10.05f, 20.05f}))
+        << "seed " << seed;
+    EXPECT_EQ(result->assignments, (std::vector<uint16_t>{0, 0, 1, 1, 2, 2}));
+  }
+
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  std::vector<float> weights(3000);
+  for (float& w : weights) w = normal(rng);
+  const KMeansOptions options{.num_clusters = 16, .init = KMeansInit::kKMeansPlusPlus, .seed = 9};
+  absl::StatusOr<KMeansResult> a = KMeans1D(weights, options);
+  absl::StatusOr<KMeansResult> b = KMeans1D(weights, options);
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  EXPECT_EQ(a->centroids, b->centroids);
+  EXPECT_EQ(a->assignments, b->assignments);
+  EXPECT_TRUE(std::is_sorted(a->centroids.begin(), a->centroids.end()));
+  // Seeding alone (0 updates) already places the centroids on weights.
+  absl::StatusOr<KMeansResult> seeded = KMeans1D(
+      weights, {.num_clusters = 16, .max_iterations = 0, .init = KMeansInit::kKMeansPlusPlus,
+                .seed = 9});
+  ASSERT_THAT(seeded, IsOk());
+  for (float c : seeded->centroids) {
+    EXPECT_NE(std::find(weights.begin(), weights.end(), c), weights.end()) << c;
+  }
+
+  // Fewer distinct values than clusters: the extra centroids repeat and stay empty.
+  absl::StatusOr<KMeansResult> few = KMeans1D(
+      std::vector<float>{1.0f, 1.0f, 2.0f},
+      {.num_clusters = 4, .init = KMeansInit::kKMeansPlusPlus, .seed = 3});
+  ASSERT_THAT(few, IsOk());
+  EXPECT_EQ(few->centroids.size(), 4u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(few->centroids[few->assignments[i]], i < 2 ? 1.0f : 2.0f);
+  }
+}
+
 TEST(KMeans1DTest, RejectsBadArguments) {
   const std::vector<float> weights = {1.0f, 2.0f};
   EXPECT_THAT(KMeans1D({}, {}),
