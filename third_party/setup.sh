@@ -22,6 +22,7 @@ PACKAGES=(
   libcpp-httplib-dev libcurl4-openssl-dev             # metrics client and test server
   libonnx-dev libprotobuf-dev protobuf-compiler       # ONNX interchange
   libsqlite3-dev                                      # sweep database
+  slurm-wlm munge                                     # sweep --backend=slurm and its one-node test cluster
   python3-torchvision                                 # inference/testdata: PyTorch-exported models (pulls python3-torch)
   dataset-fashion-mnist                               # the default job's data
 )

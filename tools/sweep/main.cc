@@ -21,15 +21,19 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "sweep/bayes_search.h"
 #include "sweep/config.h"
 #include "sweep/controller.h"
 #include "sweep/local_launcher.h"
+#include "sweep/slurm_launcher.h"
 #include "sweep/store.h"
 #include "tools/io/atomic_file.h"
 #include "tools/result/result_json.h"
 #include "tools/status/status_macros.h"
 #include "tools/sweep/report.h"
+#include "tools/sweep/sync.h"
+#include "metrics/metrics_run.h"
 
 ABSL_FLAG(std::string, config, "", "run: the sweep YAML (W&B format).");
 ABSL_FLAG(std::string, dir, "", "The sweep folder: sweep.db, trials/<id>/, results.*, report.html.");
@@ -38,7 +42,13 @@ ABSL_FLAG(double, timeout_s, 0, "Wall-clock limit per trial in seconds; 0: none.
 ABSL_FLAG(uint64_t, seed, 1, "run: seed of random and bayes search.");
 ABSL_FLAG(std::string, program, "", "run: replaces the config's `program` (e.g. a bazel-bin path).");
 ABSL_FLAG(int64_t, max_trials, 0, "Stop after this many trials in all (on top of run_cap); 0: none.");
-ABSL_FLAG(std::string, backend, "local", "local (child processes); slurm is not built yet.");
+ABSL_FLAG(std::string, backend, "local",
+          "local (child processes) or slurm (sbatch job arrays; the sweep folder must be on a "
+          "filesystem the nodes share).");
+ABSL_FLAG(std::string, sbatch_args, "",
+          "slurm: extra sbatch arguments, space-separated (e.g. \"--partition=debug --cpus-per-task=2\").");
+ABSL_FLAG(double, sync_timeout_s, 300,
+          "sync: give up on an unreachable endpoint after this long (the rest stays on disk).");
 
 namespace edgecompress {
 namespace {
@@ -81,16 +91,40 @@ absl::Status WriteOutputs(const sweep::SweepConfig& config, const std::string& d
   return tools::WriteFileAtomically(dir + "/report.html", tools::ResultsHtml(config, trials));
 }
 
+// `sweep sync`: the trials' metrics run directories to WANDB_BASE_URL.
+int Sync() {
+  const std::string dir = absl::GetFlag(FLAGS_dir);
+  if (dir.empty()) return Fail(kExitBadInput, absl::InvalidArgumentError("--dir is required"));
+  if (access((dir + "/sweep.db").c_str(), R_OK) != 0) {
+    return Fail(kExitBadInput, absl::NotFoundError(absl::StrCat(dir, "/sweep.db: no sweep to sync")));
+  }
+  const metrics::MetricsRunOptions environment = metrics::MetricsRunOptionsFromEnvironment("");
+  if (environment.base_url.empty()) {
+    return Fail(kExitBadInput, absl::FailedPreconditionError(
+                                   "WANDB_BASE_URL is not set (or WANDB_MODE is offline): "
+                                   "nothing to sync to"));
+  }
+  metrics::SyncOptions options;
+  options.endpoint = {environment.base_url, environment.api_key};
+  options.upload = environment.upload;
+  options.give_up_after = absl::Seconds(absl::GetFlag(FLAGS_sync_timeout_s));
+  const tools::SweepSyncResult result = tools::SyncSweep(dir, options);
+  for (const std::string& failure : result.failures) std::cerr << "sweep: " << failure << "\n";
+  std::cerr << "sweep: synced " << result.runs - result.failures.size() << " of " << result.runs
+            << " run directories to " << environment.base_url << "\n";
+  return result.failures.empty() ? kExitOk : kExitSweepFailed;
+}
+
 int Run(const std::string& command) {
   const std::string dir = absl::GetFlag(FLAGS_dir);
   if (dir.empty()) return Fail(kExitBadInput, absl::InvalidArgumentError("--dir is required"));
   if (absl::GetFlag(FLAGS_workers) < 1) {
     return Fail(kExitBadInput, absl::InvalidArgumentError("--workers must be at least 1"));
   }
-  if (absl::GetFlag(FLAGS_backend) != "local") {
-    return Fail(kExitBadInput, absl::UnimplementedError(absl::StrCat(
-                                   "--backend=", absl::GetFlag(FLAGS_backend),
-                                   ": only local is built; SLURM job arrays are an open item")));
+  const std::string backend = absl::GetFlag(FLAGS_backend);
+  if (backend != "local" && backend != "slurm") {
+    return Fail(kExitBadInput, absl::InvalidArgumentError(absl::StrCat(
+                                   "--backend=", backend, ": expected local or slurm")));
   }
   const bool fresh = command == "run";
   if (fresh && mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
@@ -152,7 +186,15 @@ int Run(const std::string& command) {
 
   absl::StatusOr<std::unique_ptr<sweep::Search>> search = sweep::MakeSearch(*config, seed);
   if (!search.ok()) return Fail(kExitBadInput, search.status());
-  sweep::LocalLauncher launcher({.timeout_s = absl::GetFlag(FLAGS_timeout_s)});
+  std::unique_ptr<sweep::TrialLauncher> launcher;
+  if (backend == "slurm") {
+    launcher = std::make_unique<sweep::SlurmLauncher>(sweep::SlurmLauncherOptions{
+        .timeout_s = absl::GetFlag(FLAGS_timeout_s),
+        .sbatch_args = absl::StrSplit(absl::GetFlag(FLAGS_sbatch_args), ' ', absl::SkipEmpty())});
+  } else {
+    launcher = std::make_unique<sweep::LocalLauncher>(
+        sweep::LocalLauncherOptions{.timeout_s = absl::GetFlag(FLAGS_timeout_s)});
+  }
   sweep::ControllerOptions options;
   options.sweep_dir = dir;
   options.program = program;
@@ -170,7 +212,7 @@ int Run(const std::string& command) {
     absl::StrAppend(&line, ", ETA ", Duration(p.eta_s));
     std::cerr << line << std::endl;
   };
-  const absl::Status ran = sweep::RunSweep(*config, **search, launcher, *store, options);
+  const absl::Status ran = sweep::RunSweep(*config, **search, *launcher, *store, options);
   if (!ran.ok()) return Fail(kExitSweepFailed, ran);
   absl::StatusOr<std::vector<sweep::Trial>> trials = store->Trials();
   if (!trials.ok()) return Fail(kExitSweepFailed, trials.status());
@@ -189,13 +231,16 @@ int main(int argc, char** argv) {
       "  sweep run --config=sweep.yaml --dir=/tmp/sweep1 --workers=2 [--timeout_s=3600]\n"
       "  sweep resume --dir=/tmp/sweep1      (after a kill: finished trials are not repeated)\n"
       "  sweep report --dir=/tmp/sweep1      (table, results.json/.csv, report.html)\n"
+      "  sweep sync --dir=/tmp/sweep1        (the trials' metrics runs to WANDB_BASE_URL)\n"
+      "  sweep run --backend=slurm ...       (trials as sbatch job arrays)\n"
       "Exit codes: 0 success, 1 bad flags, 2 bad input (config, folder), 3 the sweep\n"
       "could not go on (state or launcher), 4 an output could not be written. Failed\n"
       "trials do not fail the sweep; they are recorded with their exit code.");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   const std::string command = positional.size() == 2 ? positional[1] : "";
+  if (command == "sync") return edgecompress::Sync();
   if (command != "run" && command != "resume" && command != "report") {
-    std::cerr << "sweep: expected one command: run, resume or report (see --help)\n";
+    std::cerr << "sweep: expected one command: run, resume, report or sync (see --help)\n";
     return edgecompress::kExitBadInput;
   }
   return edgecompress::Run(command);
