@@ -84,6 +84,13 @@ ABSL_FLAG(std::string, master_addr, "127.0.0.1", "Rank 0's address (TCPStore ren
 ABSL_FLAG(int, master_port, 29500, "Rank 0's TCPStore port.");
 ABSL_FLAG(bool, resume, false, "Continue from <output_dir>/checkpoint.pt.");
 ABSL_FLAG(std::string, out, "", "Also write the JSON result here; empty: stdout.");
+ABSL_FLAG(std::string, bench_engine, "none",
+          "After training, measure model.onnx's batch-1 latency on the inference runtime: "
+          "none, dense, sparse or auto (tools/bench's engines; needs --output_dir). The result's "
+          "\"bench\" block and the metrics summary hold it, so a sweep can weigh accuracy, "
+          "latency and size.");
+ABSL_FLAG(int, bench_threads, 1, "Threads of --bench_engine's runtime.");
+ABSL_FLAG(double, bench_min_seconds, 1.0, "Measured time of --bench_engine (after warm-up).");
 ABSL_FLAG(std::string, metrics_dir, "",
           "W&B-compatible run directory for the epoch history and summary; empty: "
           "<output_dir>/wandb, or none without --output_dir. Rows go to WANDB_BASE_URL when "
@@ -131,6 +138,25 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
   config.seed = absl::GetFlag(FLAGS_seed);
   config.output_dir = absl::GetFlag(FLAGS_output_dir);
   config.resume = absl::GetFlag(FLAGS_resume);
+  const std::string bench_engine = absl::GetFlag(FLAGS_bench_engine);
+  if (bench_engine != "none") {
+    bench::EngineList engines;
+    std::string error;
+    if (!AbslParseFlag(bench_engine, &engines, &error) || engines.engines.size() != 1 ||
+        engines.engines[0] == bench::Engine::kInt8) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--bench_engine is '", bench_engine, "'; expected none, dense, sparse or auto"));
+    }
+    if (config.output_dir.empty()) {
+      return absl::InvalidArgumentError("--bench_engine needs --output_dir (it measures model.onnx)");
+    }
+    config.bench_engine = engines.engines[0];
+    config.bench_threads = absl::GetFlag(FLAGS_bench_threads);
+    config.bench_min_seconds = absl::GetFlag(FLAGS_bench_min_seconds);
+    if (config.bench_threads < 1 || !(config.bench_min_seconds >= 0)) {
+      return absl::InvalidArgumentError("--bench_threads must be >= 1 and --bench_min_seconds >= 0");
+    }
+  }
   if (config.batch_size < 1) return absl::InvalidArgumentError("--batch_size must be at least 1");
   const std::string augment = absl::GetFlag(FLAGS_augment);
   if (augment == "true" || augment == "false") {
@@ -221,6 +247,7 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
       {"sensitivity", sensitivity},
       {"override", absl::StrJoin(config.recipe_overrides, ",")},
       {"threads", absl::StrCat(absl::GetFlag(FLAGS_threads))},
+      {"bench_engine", bench_engine},
   };
   return config;
 }

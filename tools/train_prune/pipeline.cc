@@ -439,6 +439,39 @@ absl::Status WritePlots(const std::string& dir, const std::vector<MetricValues>&
   return absl::OkStatus();
 }
 
+// Step 7: latency of the exported model at batch 1 on the inference runtime,
+// as `bench --model=<onnx> --engine=<engine> --batch=1` measures it.
+absl::StatusOr<nlohmann::json> BenchModel(const std::string& onnx_path, bench::Engine engine,
+                                          int num_threads, double min_seconds,
+                                          training::MetricsSink* sink, std::FILE* log) {
+  bench::SteadyClock clock;
+  ASSIGN_OR_RETURN(const bench::LoadedModel model,
+                   bench::LoadModel(onnx_path, /*batch_size=*/1, clock,
+                                    /*with_sparse=*/bench::UsesSparseModel(engine)));
+  bench::PointConfig point_config;
+  point_config.engine = engine;
+  point_config.num_threads = num_threads;
+  point_config.policy.min_seconds = min_seconds;
+  const bench::LoadedModel* models[] = {&model};
+  ASSIGN_OR_RETURN(const bench::PointResult point, bench::MeasurePoint(models, point_config, clock));
+  const bench::ModelMeasurement& measured = point.models.front();
+  if (log != nullptr) {
+    std::fprintf(log, "bench %s batch 1, %d thread(s): median %.4f ms, p90 %.4f ms, %.0f img/s\n",
+                 bench::EngineName(engine), num_threads, measured.latency.median_ms,
+                 measured.latency.p90_ms, measured.items_per_second);
+  }
+  if (sink != nullptr) RETURN_IF_ERROR(sink->Summarize(bench::PointMetrics(point)));
+  return nlohmann::json{{"engine", bench::EngineName(engine)},
+                        {"batch_size", 1},
+                        {"threads", num_threads},
+                        {"repetitions", measured.latency.count},
+                        {"latency_median_ms", measured.latency.median_ms},
+                        {"latency_mean_ms", measured.latency.mean_ms},
+                        {"latency_p90_ms", measured.latency.p90_ms},
+                        {"items_per_second", measured.items_per_second},
+                        {"model_bytes", measured.file_bytes}};
+}
+
 }  // namespace
 
 absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
@@ -644,6 +677,11 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     if (pruners.target_sparsity) result["artifacts"]["sparsity_plot"] = dir + "/sparsity.svg";
     if (recipe.has_value()) result["artifacts"]["recipe"] = dir + "/recipe.yaml";
     if (sensitivity.has_value()) result["artifacts"]["sensitivity"] = dir + "/sensitivity.csv";
+    if (config.bench_engine.has_value()) {
+      ASSIGN_OR_RETURN(result["bench"], BenchModel(onnx_path, *config.bench_engine,
+                                                   config.bench_threads,
+                                                   config.bench_min_seconds, sink, log));
+    }
     RETURN_IF_ERROR(WriteJsonFile(dir + "/result.json", result));
   }
   return result;

@@ -21,6 +21,9 @@
 //      physically gone, with their BatchNorm entries and the next layer's
 //      input channels), result.json, sparsity.txt, sparsity.svg (target and
 //      measured sparsity per epoch) and accuracy.svg (test top-1 per epoch).
+//   7. Optionally measure model.onnx's latency on the inference runtime
+//      (tools/bench's MeasurePoint, batch 1), so that one run reports the
+//      three things a trade-off search weighs: accuracy, latency and size.
 // The result JSON (schema in README) names every figure; a run whose loss
 // diverged or whose accuracy fell to chance is flagged "ruined". Epoch rows
 // and the summary also go to `sink` (a W&B-compatible run in the tool).
@@ -36,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 #include "pruning/gradual_pruning_callback.h"
+#include "tools/bench/benchmark_runner.h"
 #include "training/data_parallel.h"
 #include "training/metrics_sink.h"
 #include "training/trainer.h"
@@ -89,6 +93,10 @@ struct TrainPruneConfig {
   // output_dir (the others return their result).
   training::DataParallelOptions data_parallel;
   std::string output_dir;  // empty: write nothing but return the result
+  // Step 7 with this engine (needs output_dir).
+  std::optional<bench::Engine> bench_engine;
+  int bench_threads = 1;
+  double bench_min_seconds = 1.0;
   bool resume = false;     // continue from output_dir/checkpoint.pt
   // Flags to record in the result's context.
   std::map<std::string, std::string> flags;
