@@ -61,5 +61,16 @@ absl::StatusOr<int64_t> HuffmanCodedBits(absl::Span<const int64_t> counts) {
   return bits;
 }
 
+absl::StatusOr<int64_t> HuffmanTableBits(absl::Span<const int64_t> counts) {
+  int64_t extent = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("count of symbol ", i, " is ", counts[i]));
+    }
+    if (counts[i] > 0) extent = static_cast<int64_t>(i) + 1;
+  }
+  return 16 + 5 * extent;
+}
+
 }  // namespace clustering
 }  // namespace edgecompress

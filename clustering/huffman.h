@@ -5,9 +5,9 @@
 // Sec. 4: 20-30% fewer bits than fixed-width codes).
 //
 // Only lengths are computed: a canonical Huffman code (DEFLATE's, RFC 1951
-// Sec. 3.2.2) is fully determined by them, so a decoder needs one length per
-// symbol (the "table", counted by HuffmanTableBits) and the payload is
-// sum_i count_i * length_i bits.
+// Sec. 3.2.2) is fully determined by them, so a decoder needs the alphabet's
+// used extent and one length per symbol up to it (the "table", counted by
+// HuffmanTableBits) and the payload is sum_i count_i * length_i bits.
 //
 // Conventions: symbols with count 0 get length 0 (no code). A lone used
 // symbol gets length 1, as DEFLATE does, so that every coded symbol costs a
@@ -36,9 +36,12 @@ absl::StatusOr<std::vector<int>> HuffmanCodeLengths(absl::Span<const int64_t> co
 // sum counts[i] * HuffmanCodeLengths(counts)[i]: the payload in bits.
 absl::StatusOr<int64_t> HuffmanCodedBits(absl::Span<const int64_t> counts);
 
-// The canonical code's table: one 5-bit length per symbol of the alphabet
-// (DEFLATE's code-length alphabet before its own compression).
-inline int64_t HuffmanTableBits(int64_t num_symbols) { return 5 * num_symbols; }
+// The canonical code's table, as DEFLATE stores its alphabets before their
+// own compression: the number of symbols up to the last used one (16 bits,
+// like HLIT/HDIST), then a 5-bit length for each of them. Symbols past the
+// last used one cost nothing, which matters for 8-bit gap alphabets whose
+// large gaps never occur. kInvalidArgument for a negative count.
+absl::StatusOr<int64_t> HuffmanTableBits(absl::Span<const int64_t> counts);
 
 }  // namespace clustering
 }  // namespace edgecompress

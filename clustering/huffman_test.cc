@@ -27,6 +27,14 @@ TEST(HuffmanTest, CormenFigure165) {
   EXPECT_EQ(*HuffmanCodedBits(counts), 224);
 }
 
+// The table stops at the last used symbol: 16 + 5 * 3 bits here.
+TEST(HuffmanTest, TableCoversTheUsedExtent) {
+  EXPECT_EQ(*HuffmanTableBits(std::vector<int64_t>{4, 0, 1, 0, 0, 0}), 16 + 5 * 3);
+  EXPECT_EQ(*HuffmanTableBits(std::vector<int64_t>{0, 0}), 16);
+  EXPECT_EQ(HuffmanTableBits(std::vector<int64_t>{-1}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(HuffmanTest, EdgeCases) {
   EXPECT_EQ(*HuffmanCodeLengths(std::vector<int64_t>{}), std::vector<int>{});
   EXPECT_EQ(*HuffmanCodeLengths(std::vector<int64_t>{0, 7, 0}), (std::vector<int>{0, 1, 0}));

@@ -89,8 +89,9 @@ absl::StatusOr<LayerCodedSize> SparseCodedSize(absl::Span<const float> weights,
   ASSIGN_OR_RETURN(size.index_bits, HuffmanCodedBits(gap_counts));
   ASSIGN_OR_RETURN(size.cluster_bits, HuffmanCodedBits(cluster_counts));
   size.codebook_bits = int64_t{num_clusters} * options.centroid_bits;
-  size.table_bits = HuffmanTableBits(static_cast<int64_t>(gap_counts.size())) +
-                    HuffmanTableBits(static_cast<int64_t>(cluster_counts.size()));
+  ASSIGN_OR_RETURN(const int64_t gap_table_bits, HuffmanTableBits(gap_counts));
+  ASSIGN_OR_RETURN(const int64_t cluster_table_bits, HuffmanTableBits(cluster_counts));
+  size.table_bits = gap_table_bits + cluster_table_bits;
   size.total_bits = size.index_bits + size.cluster_bits + size.codebook_bits + size.table_bits;
   int cluster_symbol_bits = 0;
   while ((int64_t{1} << cluster_symbol_bits) < num_clusters + 1) ++cluster_symbol_bits;

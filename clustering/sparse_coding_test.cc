@@ -39,7 +39,8 @@ TEST(RelativeIndexTest, DeepCompressionFigure2) {
 //     lengths {2, 2, 0, 1} -> 2*2 + 1*2 + 2*1 = 8 bits;
 //   cluster symbols 0, 1, 2 (filler), 2, 1 -> counts {1, 2, 2} -> lengths
 //     {2, 2, 1} -> 2 + 4 + 2 = 8 bits;
-//   codebook 2 * 32 = 64; tables 5 * 4 + 5 * 3 = 35; total 115 bits;
+//   codebook 2 * 32 = 64; tables (16 + 5 * 4) + (16 + 5 * 3) = 67 (both
+//   alphabets are used up to their last symbol); total 147 bits;
 //   fixed width: 5 entries * (2 + 2) + 64 = 84; dense 32 * 12 = 384.
 TEST(SparseCodedSizeTest, ByHand) {
   std::vector<float> weights(12, 0.0f);
@@ -55,8 +56,8 @@ TEST(SparseCodedSizeTest, ByHand) {
   EXPECT_EQ(size->index_bits, 8);
   EXPECT_EQ(size->cluster_bits, 8);
   EXPECT_EQ(size->codebook_bits, 64);
-  EXPECT_EQ(size->table_bits, 35);
-  EXPECT_EQ(size->total_bits, 115);
+  EXPECT_EQ(size->table_bits, 67);
+  EXPECT_EQ(size->total_bits, 147);
   EXPECT_EQ(size->fixed_width_bits, 84);
   EXPECT_EQ(size->dense_bits, 384);
 }
