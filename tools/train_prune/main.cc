@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -84,6 +85,12 @@ ABSL_FLAG(std::string, master_addr, "127.0.0.1", "Rank 0's address (TCPStore ren
 ABSL_FLAG(int, master_port, 29500, "Rank 0's TCPStore port.");
 ABSL_FLAG(bool, resume, false, "Continue from <output_dir>/checkpoint.pt.");
 ABSL_FLAG(std::string, out, "", "Also write the JSON result here; empty: stdout.");
+ABSL_FLAG(std::vector<std::string>, low_bit, {},
+          "Train these layers with the thesis's low-bit weights, e.g. conv2:1,fc1:2,fc2:1 "
+          "(module name:bits, 1-8; quantization/low_bit.h). Not with pruning.");
+ABSL_FLAG(std::string, low_bit_from, "",
+          "Take --low_bit from a tools/intrinsic_dim --model result: its layers below 32 bits.");
+ABSL_FLAG(int, low_bit_start_epoch, 0, "First epoch of low-bit training.");
 ABSL_FLAG(std::string, bench_engine, "none",
           "After training, measure model.onnx's batch-1 latency on the inference runtime: "
           "none, dense, sparse or auto (tools/bench's engines; needs --output_dir). The result's "
@@ -138,6 +145,38 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
   config.seed = absl::GetFlag(FLAGS_seed);
   config.output_dir = absl::GetFlag(FLAGS_output_dir);
   config.resume = absl::GetFlag(FLAGS_resume);
+  for (const std::string& entry : absl::GetFlag(FLAGS_low_bit)) {
+    const std::vector<std::string> parts = absl::StrSplit(entry, ':');
+    int bits = 0;
+    if (parts.size() != 2 || parts[0].empty() || !absl::SimpleAtoi(parts[1], &bits)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--low_bit entry '", entry, "' is not <layer>:<bits>"));
+    }
+    config.low_bit[parts[0]] = bits;
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_low_bit_from); !path.empty()) {
+    if (!config.low_bit.empty()) {
+      return absl::InvalidArgumentError("give --low_bit or --low_bit_from, not both");
+    }
+    std::ifstream file(path);
+    if (!file) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+    const nlohmann::json id = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
+    if (id.is_discarded() || !id.contains("layers") || !id["layers"].is_array()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": not a tools/intrinsic_dim --model result (no \"layers\" array)"));
+    }
+    for (const nlohmann::json& layer : id["layers"]) {
+      if (!layer.contains("layer") || !layer["layer"].is_string() || !layer.contains("bits") ||
+          !layer["bits"].is_number_integer()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": a layer without a string \"layer\" and integer \"bits\""));
+      }
+      if (layer["bits"].get<int>() < 32) {
+        config.low_bit[layer["layer"].get<std::string>()] = layer["bits"].get<int>();
+      }
+    }
+  }
+  config.low_bit_start_epoch = absl::GetFlag(FLAGS_low_bit_start_epoch);
   const std::string bench_engine = absl::GetFlag(FLAGS_bench_engine);
   if (bench_engine != "none") {
     bench::EngineList engines;
@@ -248,6 +287,9 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
       {"override", absl::StrJoin(config.recipe_overrides, ",")},
       {"threads", absl::StrCat(absl::GetFlag(FLAGS_threads))},
       {"bench_engine", bench_engine},
+      {"low_bit", absl::StrJoin(absl::GetFlag(FLAGS_low_bit), ",")},
+      {"low_bit_from", absl::GetFlag(FLAGS_low_bit_from)},
+      {"low_bit_start_epoch", absl::StrCat(config.low_bit_start_epoch)},
   };
   return config;
 }

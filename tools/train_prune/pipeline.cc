@@ -31,6 +31,8 @@
 #include "pruning/sensitivity.h"
 #include "pruning/thinning.h"
 #include "training/checkpoint.h"
+#include "intrinsic_dim/bit_allocation.h"
+#include "quantization/low_bit_callback.h"
 #include "training/onnx/onnx_export.h"
 #include "training/onnx/onnx_file.h"
 #include "training/onnx/torch_export.h"
@@ -439,6 +441,35 @@ absl::Status WritePlots(const std::string& dir, const std::vector<MetricValues>&
   return absl::OkStatus();
 }
 
+// The low-bit layers and the thesis's memory reduction, 32 sum P / sum P b,
+// over every conv and linear layer (weights and biases; others at 32 bits).
+absl::StatusOr<nlohmann::json> LowBitJson(const quantization::LowBitCallback& low_bit,
+                                          const training::LayerGraph& graph,
+                                          const torch::nn::Module& model) {
+  std::map<std::string, int> bits;
+  nlohmann::json layers = nlohmann::json::array();
+  for (const quantization::LowBitCallback::Layer& layer : low_bit.layers()) {
+    bits[layer.name] = layer.bits;
+    layers.push_back({{"layer", layer.name}, {"bits", layer.bits}, {"alpha", layer.alpha}});
+  }
+  const auto parameters = model.named_parameters();
+  std::vector<intrinsic_dim::LayerSize> sizes;
+  for (const training::Layer& layer : graph.layers()) {
+    if (layer.op != training::LayerOp::kConv2d && layer.op != training::LayerOp::kLinear) continue;
+    int64_t count = 0;
+    for (const char* suffix : {".weight", ".bias"}) {
+      if (const torch::Tensor* t = parameters.find(layer.name + suffix)) count += t->numel();
+    }
+    const auto it = bits.find(layer.name);
+    sizes.push_back({count, it == bits.end() ? 32 : it->second});
+  }
+  ASSIGN_OR_RETURN(const double reduction, intrinsic_dim::MemoryReduction(sizes));
+  return nlohmann::json{{"start_epoch", low_bit.start_epoch()},
+                        {"layers", std::move(layers)},
+                        {"activations", "fp32 (not quantized)"},
+                        {"memory_reduction", reduction}};
+}
+
 // Step 7: latency of the exported model at batch 1 on the inference runtime,
 // as `bench --model=<onnx> --engine=<engine> --batch=1` measures it.
 absl::StatusOr<nlohmann::json> BenchModel(const std::string& onnx_path, bench::Engine engine,
@@ -524,8 +555,12 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     options.teacher = teacher.get();
   }
   const bool trains = options.epochs > 0;
-  if (!trains && (config.resume || !plan.gradual.empty() || !plan.acdc.empty() ||
-                  !plan.filters.empty())) {
+  const bool prunes = !plan.gradual.empty() || !plan.acdc.empty() || !plan.filters.empty();
+  if (!config.low_bit.empty() && prunes) {
+    // sign(0) is +1: low-bit weights would revive every pruned weight.
+    return absl::InvalidArgumentError("low-bit training cannot be combined with pruning yet");
+  }
+  if (!trains && (config.resume || prunes || !config.low_bit.empty())) {
     return absl::InvalidArgumentError(
         "with 0 epochs train_prune only evaluates (and analyses) a model: no pruning, no resume");
   }
@@ -555,6 +590,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   const EvalStats before = training::Evaluate(*model, test);
 
   Pruners pruners;
+  std::unique_ptr<quantization::LowBitCallback> low_bit;
   training::TrainResult trained;
   const bool augment = config.augment.value_or(data.train.channels == 3);
   if (trains) {
@@ -564,6 +600,11 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     // Gradients are averaged over ranks before pruning masks them.
     if (all_reduce != nullptr) callbacks.push_back(all_reduce.get());
     for (const auto& pruner : pruners.callbacks) callbacks.push_back(pruner.get());
+    if (!config.low_bit.empty()) {
+      ASSIGN_OR_RETURN(low_bit, quantization::LowBitCallback::Create(*model, config.low_bit,
+                                                                    config.low_bit_start_epoch));
+      callbacks.push_back(low_bit.get());
+    }
     callbacks.push_back(&epoch_log);
     ASSIGN_OR_RETURN(std::unique_ptr<training::BatchSource> batches,
                      MakeBatchSource(config, augment, data.train, train, stats));
@@ -597,6 +638,13 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   result["before"] = EvalJson(before);
   result["after"] = EvalJson(after);
   result["test_top1"] = after.top1;  // the headline number
+  if (low_bit != nullptr) {
+    ASSIGN_OR_RETURN(result["low_bit"], LowBitJson(*low_bit, graph, *model));
+    if (log != nullptr) {
+      std::fprintf(log, "low-bit weights: memory reduction %.2fx over conv and linear layers\n",
+                   result["low_bit"]["memory_reduction"].get<double>());
+    }
+  }
   result["ruined"] = trained.ruined;
   if (trained.ruined) result["ruined_reason"] = trained.ruined_reason;
   result["stopped_early"] = trained.stopped_early;

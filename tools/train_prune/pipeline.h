@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,6 +94,11 @@ struct TrainPruneConfig {
   // output_dir (the others return their result).
   training::DataParallelOptions data_parallel;
   std::string output_dir;  // empty: write nothing but return the result
+  // Layers trained with the thesis's low-bit weights (quantization/
+  // low_bit_callback.h), bits by module name, from `low_bit_start_epoch` on;
+  // not combined with pruning.
+  std::map<std::string, int> low_bit;
+  int low_bit_start_epoch = 0;
   // Step 7 with this engine (needs output_dir).
   std::optional<bench::Engine> bench_engine;
   int bench_threads = 1;
