@@ -85,4 +85,26 @@ bits = sum(l["parameters"] * l["bits"] for l in layers)
 assert abs(r["memory_reduction"] - 32 * sum(l["parameters"] for l in layers) / bits) < 1e-9, r
 print("lenet:", [(l["layer"], round(l["twonn_fit"], 1), l["pca_95"], l["bits"]) for l in layers])
 PY
+
+# The thesis's pipeline: the bit widths the IDs chose, trained in (1 epoch).
+"$train_prune" --data_dir="$data_dir" --epochs=1 --sparsity=0 --low_bit_from="$tmp/lenet.json" \
+  --output_dir="$tmp/low_bit" --out="$tmp/low_bit.json" 2>"$tmp/low_bit.stderr" ||
+  fail "train_prune --low_bit_from exited $?: $(tail -3 "$tmp/low_bit.stderr")"
+/usr/bin/python3 - "$tmp/lenet.json" "$tmp/low_bit.json" <<'PY' || fail "low-bit result"
+import json, sys
+ids, trained = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+chosen = {l["layer"]: l["bits"] for l in ids["layers"] if l["bits"] < 32}
+got = {l["layer"]: l["bits"] for l in trained["low_bit"]["layers"]}
+assert got == chosen and got, (got, chosen)
+assert abs(trained["low_bit"]["memory_reduction"] - ids["memory_reduction"]) < 1e-9, trained["low_bit"]
+assert trained["after"]["test_top1"] >= 75, trained["after"]
+print("low-bit:", got, round(trained["low_bit"]["memory_reduction"], 2), trained["after"]["test_top1"])
+PY
+printf '{"layers": 3}' >"$tmp/not_id.json"
+rc=0
+"$train_prune" --data_dir="$data_dir" --epochs=1 --sparsity=0 --low_bit_from="$tmp/not_id.json" \
+  2>"$tmp/bad.stderr" >/dev/null || rc=$?
+((rc == 2)) || fail "a bad --low_bit_from exited $rc: $(cat "$tmp/bad.stderr")"
+grep -q 'not_id.json: not a tools/intrinsic_dim --model result' "$tmp/bad.stderr" ||
+  fail "bad --low_bit_from: $(cat "$tmp/bad.stderr")"
 echo PASS
