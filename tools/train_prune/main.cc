@@ -91,6 +91,10 @@ ABSL_FLAG(std::vector<std::string>, low_bit, {},
 ABSL_FLAG(std::string, low_bit_from, "",
           "Take --low_bit from a tools/intrinsic_dim --model result: its layers below 32 bits.");
 ABSL_FLAG(int, low_bit_start_epoch, 0, "First epoch of low-bit training.");
+ABSL_FLAG(int, cluster, 0,
+          "Share this many values per conv and linear weight tensor from --cluster_start_epoch "
+          "on, and train the centroids (Deep Compression); 0: off. After pruning has ended.");
+ABSL_FLAG(int, cluster_start_epoch, 0, "First epoch of weight clustering.");
 ABSL_FLAG(std::string, bench_engine, "none",
           "After training, measure model.onnx's batch-1 latency on the inference runtime: "
           "none, dense, sparse or auto (tools/bench's engines; needs --output_dir). The result's "
@@ -177,6 +181,9 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
     }
   }
   config.low_bit_start_epoch = absl::GetFlag(FLAGS_low_bit_start_epoch);
+  config.cluster = absl::GetFlag(FLAGS_cluster);
+  config.cluster_start_epoch = absl::GetFlag(FLAGS_cluster_start_epoch);
+  if (config.cluster < 0) return absl::InvalidArgumentError("--cluster must be >= 0");
   const std::string bench_engine = absl::GetFlag(FLAGS_bench_engine);
   if (bench_engine != "none") {
     bench::EngineList engines;
@@ -290,6 +297,8 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
       {"low_bit", absl::StrJoin(absl::GetFlag(FLAGS_low_bit), ",")},
       {"low_bit_from", absl::GetFlag(FLAGS_low_bit_from)},
       {"low_bit_start_epoch", absl::StrCat(config.low_bit_start_epoch)},
+      {"cluster", absl::StrCat(config.cluster)},
+      {"cluster_start_epoch", absl::StrCat(config.cluster_start_epoch)},
   };
   return config;
 }

@@ -31,6 +31,7 @@
 #include "pruning/sensitivity.h"
 #include "pruning/thinning.h"
 #include "training/checkpoint.h"
+#include "clustering/cluster_callback.h"
 #include "intrinsic_dim/bit_allocation.h"
 #include "quantization/low_bit_callback.h"
 #include "training/onnx/onnx_export.h"
@@ -560,7 +561,21 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     // sign(0) is +1: low-bit weights would revive every pruned weight.
     return absl::InvalidArgumentError("low-bit training cannot be combined with pruning yet");
   }
-  if (!trains && (config.resume || prunes || !config.low_bit.empty())) {
+  if (config.cluster > 0) {
+    if (!config.low_bit.empty() || !plan.acdc.empty()) {
+      return absl::InvalidArgumentError(
+          "weight clustering cannot be combined with low-bit training or AC/DC");
+    }
+    for (const PruningConfig& gradual : plan.gradual) {
+      // Masks that change after clustering would be overwritten by centroids.
+      if (config.cluster_start_epoch < gradual.schedule.end_epoch) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "clustering starts at epoch ", config.cluster_start_epoch,
+            ", before pruning ends at epoch ", gradual.schedule.end_epoch));
+      }
+    }
+  }
+  if (!trains && (config.resume || prunes || !config.low_bit.empty() || config.cluster > 0)) {
     return absl::InvalidArgumentError(
         "with 0 epochs train_prune only evaluates (and analyses) a model: no pruning, no resume");
   }
@@ -591,6 +606,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
 
   Pruners pruners;
   std::unique_ptr<quantization::LowBitCallback> low_bit;
+  std::unique_ptr<clustering::ClusterCallback> clusters;
   training::TrainResult trained;
   const bool augment = config.augment.value_or(data.train.channels == 3);
   if (trains) {
@@ -604,6 +620,18 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
       ASSIGN_OR_RETURN(low_bit, quantization::LowBitCallback::Create(*model, config.low_bit,
                                                                     config.low_bit_start_epoch));
       callbacks.push_back(low_bit.get());
+    }
+    if (config.cluster > 0) {
+      std::vector<std::string> kernels;
+      for (const training::Layer& layer : graph.layers()) {
+        if (layer.op == training::LayerOp::kConv2d || layer.op == training::LayerOp::kLinear) {
+          kernels.push_back(layer.name + ".weight");
+        }
+      }
+      ASSIGN_OR_RETURN(clusters, clustering::ClusterCallback::Create(
+                                     *model, kernels, config.cluster, config.cluster_start_epoch));
+      // After the pruning callbacks: masks first, then the tie to centroids.
+      callbacks.push_back(clusters.get());
     }
     callbacks.push_back(&epoch_log);
     ASSIGN_OR_RETURN(std::unique_ptr<training::BatchSource> batches,
@@ -638,6 +666,18 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   result["before"] = EvalJson(before);
   result["after"] = EvalJson(after);
   result["test_top1"] = after.top1;  // the headline number
+  if (clusters != nullptr) {
+    nlohmann::json tensors = nlohmann::json::array();
+    for (const clustering::ClusterCallback::Tensor& t : clusters->tensors()) {
+      tensors.push_back({{"parameter", t.name},
+                         {"clusters", t.clusters},
+                         {"nonzeros", static_cast<int64_t>(t.positions.size())}});
+    }
+    result["clustering"] = {{"clusters", config.cluster},
+                            {"start_epoch", config.cluster_start_epoch},
+                            {"clustered", clusters->clustered()},
+                            {"tensors", std::move(tensors)}};
+  }
   if (low_bit != nullptr) {
     ASSIGN_OR_RETURN(result["low_bit"], LowBitJson(*low_bit, graph, *model));
     if (log != nullptr) {

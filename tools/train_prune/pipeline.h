@@ -99,6 +99,13 @@ struct TrainPruneConfig {
   // not combined with pruning.
   std::map<std::string, int> low_bit;
   int low_bit_start_epoch = 0;
+  // Deep Compression's weight sharing trained in (clustering/
+  // cluster_callback.h): at `cluster_start_epoch` every conv and linear
+  // weight's non-zeros are clustered into `cluster` values and the centroids
+  // train from then on; 0: off. Must start after pruning has ended, and not
+  // with AC/DC, whose masks keep changing.
+  int cluster = 0;
+  int cluster_start_epoch = 0;
   // Step 7 with this engine (needs output_dir).
   std::optional<bench::Engine> bench_engine;
   int bench_threads = 1;
