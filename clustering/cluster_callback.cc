@@ -97,12 +97,15 @@ absl::Status ClusterCallback::OnAfterBackward(const training::StepInfo& /*step*/
     torch::Tensor grad = tensor.weight.mutable_grad();
     float* g = grad.data_ptr<float>();
     std::vector<double> sum(tensor.clusters, 0.0);
+    std::vector<int64_t> count(tensor.clusters, 0);
     for (size_t j = 0; j < tensor.positions.size(); ++j) {
       sum[tensor.cluster[j]] += g[tensor.positions[j]];
+      ++count[tensor.cluster[j]];
     }
     grad.zero_();
     for (size_t j = 0; j < tensor.positions.size(); ++j) {
-      g[tensor.positions[j]] = static_cast<float>(sum[tensor.cluster[j]]);
+      const uint16_t c = tensor.cluster[j];
+      g[tensor.positions[j]] = static_cast<float>(sum[c] / count[c]);
     }
   }
   return absl::OkStatus();

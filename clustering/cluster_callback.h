@@ -3,10 +3,9 @@
 // keeps the same invariant). At `start_epoch` every chosen weight tensor's
 // non-zero weights are clustered (clustering/kmeans.h, linear start) and
 // replaced by their centroids; from then on the weights stay tied:
-//   OnAfterBackward  each weight's gradient becomes the sum of its cluster's
-//                    gradients (the paper: "grouped by the color and summed
-//                    together"), and pruned weights (zeros) get none, so every
-//                    weight of a cluster takes the same step;
+//   OnAfterBackward  each weight's gradient becomes the mean of its
+//                    cluster's gradients, and pruned weights (zeros) get
+//                    none, so every weight of a cluster takes the same step;
 //   OnStepEnd        every weight is set to its cluster's mean, which removes
 //                    what the optimizer's per-weight state (momentum started
 //                    before the clustering, or Adam's moments) made differ,
@@ -14,6 +13,13 @@
 // The centroids are therefore what trains, k values per tensor, and the
 // exported ONNX holds at most k distinct non-zero values per tensor, which
 // tools/compress codes without further loss.
+//
+// The mean, not the paper's sum ("grouped by the color and summed
+// together", the exact gradient of a centroid): with the sum, a centroid
+// shared by n weights moves n times as far as a weight would, and at the
+// learning rate training was using that diverges (LeNet-5's fc1 has 3,000
+// weights per centroid at k = 16 and diverged to chance in one epoch). The
+// mean is the sum at a per-centroid learning rate lr / n.
 #ifndef EDGECOMPRESS_CLUSTERING_CLUSTER_CALLBACK_H_
 #define EDGECOMPRESS_CLUSTERING_CLUSTER_CALLBACK_H_
 

@@ -26,10 +26,10 @@ struct OneLayer : torch::nn::Module {
 // clear groups for k = 2 on the non-zeros {0.1, 0.12, 0.5, 0.88, 0.9}
 // (linear start 0.1 and 0.9: {0.1, 0.12} and {0.5, 0.88, 0.9}, means 0.11
 // and 0.76). One SGD step (lr 0.1, momentum 0.9) with input x = (1, 2, 3):
-// dL/dW = x for row 0 and 2x for row 1 when L = y0 + 2 y1; the cluster sums
-// are 1 + 2 = 3 and 2 + 4 + 6 = 12, so the centroids become 0.11 - 0.3 and
-// 0.76 - 1.2, and the zero stays zero.
-TEST(ClusterCallbackTest, CentroidsTrainWithSummedGradients) {
+// dL/dW = x for row 0 and 2x for row 1 when L = y0 + 2 y1; the cluster means
+// are (1 + 2) / 2 = 1.5 and (2 + 4 + 6) / 3 = 4, so the centroids become
+// 0.11 - 0.15 and 0.76 - 0.4, and the zero stays zero.
+TEST(ClusterCallbackTest, CentroidsTrainWithTheirMeanGradient) {
   OneLayer model;
   {
     torch::NoGradGuard no_grad;
@@ -49,11 +49,11 @@ TEST(ClusterCallbackTest, CentroidsTrainWithSummedGradients) {
   (y.select(1, 0) + 2 * y.select(1, 1)).sum().backward();
   ASSERT_THAT((*callback)->OnAfterBackward({}), IsOk());
   EXPECT_TRUE(torch::allclose(model.fc->weight.grad(),
-                              torch::tensor({{3.0f, 3.0f, 0.0f}, {12.0f, 12.0f, 12.0f}})));
+                              torch::tensor({{1.5f, 1.5f, 0.0f}, {4.0f, 4.0f, 4.0f}})));
   optimizer.step();
   ASSERT_THAT((*callback)->OnStepEnd({}), IsOk());
   const torch::Tensor stepped =
-      torch::tensor({{0.11f - 0.3f, 0.11f - 0.3f, 0.0f}, {0.76f - 1.2f, 0.76f - 1.2f, 0.76f - 1.2f}});
+      torch::tensor({{0.11f - 0.15f, 0.11f - 0.15f, 0.0f}, {0.76f - 0.4f, 0.76f - 0.4f, 0.76f - 0.4f}});
   EXPECT_TRUE(torch::allclose(model.fc->weight, stepped, 1e-5, 1e-5)) << model.fc->weight;
 }
 
