@@ -2,6 +2,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -128,6 +129,128 @@ std::string PtqModeName(PtqMode mode) {
       return "fp16";
   }
   return "?";
+}
+
+absl::StatusOr<FoldedModel> FoldBatchNorms(const onnx::ModelProto& model) {
+  FoldedModel result{model, 0};
+  onnx::GraphProto& graph = *result.model.mutable_graph();
+  const std::unordered_map<std::string, std::vector<int>> consumers = Consumers(graph);
+  std::unordered_map<std::string, int> producer;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    for (const std::string& output : graph.node(i).output()) producer[output] = i;
+  }
+  std::vector<bool> removed(graph.node_size(), false);
+  for (int b = 0; b < graph.node_size(); ++b) {
+    const onnx::NodeProto& bn = graph.node(b);
+    if (bn.op_type() != "BatchNormalization" || !bn.domain().empty()) continue;
+    if (bn.input_size() != 5 || bn.output_size() < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(NodeName(bn), ": expected 5 inputs"));
+    }
+    if (bn.output_size() > 1 || IntAttribute(bn, "training_mode", 0) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(NodeName(bn), ": training mode; export the model in eval mode"));
+    }
+    const auto conv_it = producer.find(bn.input(0));
+    if (conv_it == producer.end()) continue;
+    onnx::NodeProto& conv = *graph.mutable_node(conv_it->second);
+    const auto readers = consumers.find(bn.input(0));
+    const bool graph_output = std::any_of(
+        graph.output().begin(), graph.output().end(),
+        [&](const onnx::ValueInfoProto& o) { return o.name() == bn.input(0); });
+    if (conv.op_type() != "Conv" || !conv.domain().empty() || conv.input_size() < 2 ||
+        readers == consumers.end() || readers->second.size() != 1 || graph_output) {
+      continue;  // not foldable: stays, and QuantizeModel says so
+    }
+    const onnx::TensorProto* weight = FindInitializer(graph, conv.input(1));
+    if (weight == nullptr || weight->dims_size() < 1) continue;
+    const std::string what = NodeName(bn);
+    std::vector<std::vector<float>> params;  // scale, bias, mean, var
+    for (int i = 1; i <= 4; ++i) {
+      const onnx::TensorProto* t = FindInitializer(graph, bn.input(i));
+      if (t == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(what, ": input '", bn.input(i), "' is not an initializer"));
+      }
+      ASSIGN_OR_RETURN(std::vector<float> values,
+                       Floats(*t, absl::StrCat(what, " input '", bn.input(i), "'")));
+      params.push_back(std::move(values));
+    }
+    const int64_t channels = weight->dims(0);
+    for (const std::vector<float>& p : params) {
+      if (static_cast<int64_t>(p.size()) != channels) {
+        return absl::InvalidArgumentError(absl::StrCat(what, ": ", p.size(),
+                                                       " values per parameter for ", channels,
+                                                       " output channels of ", NodeName(conv)));
+      }
+    }
+    double epsilon = 1e-5;
+    for (const onnx::AttributeProto& a : bn.attribute()) {
+      if (a.name() == "epsilon") epsilon = a.f();
+    }
+    ASSIGN_OR_RETURN(std::vector<float> w, Floats(*weight, absl::StrCat(NodeName(conv), " weight")));
+    std::vector<float> bias(channels, 0.0f);
+    if (conv.input_size() > 2 && !conv.input(2).empty()) {
+      const onnx::TensorProto* b_tensor = FindInitializer(graph, conv.input(2));
+      if (b_tensor == nullptr) continue;
+      ASSIGN_OR_RETURN(bias, Floats(*b_tensor, absl::StrCat(NodeName(conv), " bias")));
+      if (static_cast<int64_t>(bias.size()) != channels) {
+        return absl::InvalidArgumentError(absl::StrCat(NodeName(conv), ": bias has ", bias.size(),
+                                                       " values for ", channels, " channels"));
+      }
+    }
+    const int64_t per_channel = static_cast<int64_t>(w.size()) / channels;
+    for (int64_t o = 0; o < channels; ++o) {
+      const double scale = params[0][o] / std::sqrt(static_cast<double>(params[3][o]) + epsilon);
+      for (int64_t i = 0; i < per_channel; ++i) {
+        w[o * per_channel + i] = static_cast<float>(w[o * per_channel + i] * scale);
+      }
+      bias[o] = static_cast<float>((bias[o] - params[2][o]) * scale + params[1][o]);
+    }
+    std::vector<int64_t> dims(weight->dims().begin(), weight->dims().end());
+    const std::string weight_name = conv.input(1) + "_folded";
+    const std::string bias_name = conv.input(1) + "_folded_bias";
+    *graph.add_initializer() = MakeTensor(weight_name, onnx::TensorProto::FLOAT, dims, w.data(),
+                                          w.size() * sizeof(float));
+    *graph.add_initializer() = MakeTensor(bias_name, onnx::TensorProto::FLOAT, {channels},
+                                          bias.data(), bias.size() * sizeof(float));
+    conv.set_input(1, weight_name);
+    if (conv.input_size() > 2) {
+      conv.set_input(2, bias_name);
+    } else {
+      conv.add_input(bias_name);
+    }
+    conv.set_output(0, bn.output(0));
+    removed[b] = true;
+    ++result.folded;
+  }
+  // Drop the folded nodes, then initializers nothing reads any more.
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    if (!removed[i]) *kept.Add() = graph.node(i);
+  }
+  graph.mutable_node()->Swap(&kept);
+  std::unordered_map<std::string, bool> read;
+  for (const onnx::NodeProto& node : graph.node()) {
+    for (const std::string& input : node.input()) read[input] = true;
+  }
+  for (const onnx::ValueInfoProto& output : graph.output()) read[output.name()] = true;
+  google::protobuf::RepeatedPtrField<onnx::TensorProto> used;
+  std::unordered_map<std::string, bool> dropped;
+  for (const onnx::TensorProto& t : graph.initializer()) {
+    if (read.count(t.name()) > 0) {
+      *used.Add() = t;
+    } else {
+      dropped[t.name()] = true;
+    }
+  }
+  graph.mutable_initializer()->Swap(&used);
+  // Older exporters also list initializers as graph inputs.
+  google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> inputs;
+  for (const onnx::ValueInfoProto& input : graph.input()) {
+    if (dropped.count(input.name()) == 0) *inputs.Add() = input;
+  }
+  graph.mutable_input()->Swap(&inputs);
+  return result;
 }
 
 uint16_t FloatToHalf(float value) {

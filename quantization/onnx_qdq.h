@@ -28,7 +28,8 @@
 // output is renamed "<name>_prequant").
 //
 // Preconditions: BatchNormalization already folded into the convolutions
-// (our exporter does; a model with one is kFailedPrecondition), Conv and Gemm
+// (our exporter does, FoldBatchNorms below does it for other exporters'
+// models; a model with one is kFailedPrecondition), Conv and Gemm
 // weights are FLOAT initializers, Gemm has alpha = 1. The default-domain
 // opset is raised to 13 (per-axis DequantizeLinear) when lower; the ops named
 // above have the same semantics at 13.
@@ -67,6 +68,24 @@ absl::StatusOr<std::vector<std::string>> ActivationsToQuantize(const onnx::Model
 absl::StatusOr<onnx::ModelProto> QuantizeModel(
     const onnx::ModelProto& model, PtqMode mode,
     const std::map<std::string, Range>& activation_ranges);
+
+struct FoldedModel {
+  onnx::ModelProto model;
+  int folded = 0;  // BatchNormalization nodes merged into their convolution
+};
+
+// Folds every inference-mode BatchNormalization whose input is a Conv's
+// output read by nothing else into that Conv (PyTorch's
+// torch.nn.utils.fusion.fuse_conv_bn_eval):
+//   s = gamma / sqrt(var + epsilon)
+//   W'[o] = W[o] * s[o],  b'[o] = (b[o] - mean[o]) * s[o] + beta[o]
+// computed in double. The Conv takes the BatchNormalization's output name;
+// folded weights get new initializer names ("<W>_folded"), so weights that
+// other nodes share are left as they were. A BatchNormalization that cannot
+// be folded (after an Add, or the Conv output is read elsewhere) stays, and
+// QuantizeModel refuses it as before. kInvalidArgument naming the node for
+// malformed parameters (not FLOAT initializers, wrong sizes, training_mode).
+absl::StatusOr<FoldedModel> FoldBatchNorms(const onnx::ModelProto& model);
 
 // IEEE binary16 bits of `value`, rounded to nearest even (overflow to inf).
 uint16_t FloatToHalf(float value);

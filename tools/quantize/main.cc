@@ -88,6 +88,18 @@ int main(int argc, char** argv) {
     return Fail(kExitBadInput,
                 absl::DataLossError(absl::StrCat(model_path, ": not an ONNX ModelProto")));
   }
+  // Other exporters (PyTorch's among them) keep BatchNormalization: folded
+  // first, as quantization needs it gone.
+  absl::StatusOr<q::FoldedModel> folded = q::FoldBatchNorms(fp32);
+  if (!folded.ok()) {
+    return Fail(kExitBadInput, absl::Status(folded.status().code(),
+                                            absl::StrCat(model_path, ": ", folded.status().message())));
+  }
+  fp32 = std::move(folded->model);
+  if (folded->folded > 0) {
+    std::fprintf(stderr, "folded %d BatchNormalization nodes into their convolutions\n",
+                 folded->folded);
+  }
   absl::StatusOr<edgecompress::training::TrainTestSplits> data = edgecompress::training::LoadDataset(
       absl::GetFlag(FLAGS_dataset), absl::GetFlag(FLAGS_data_dir));
   if (!data.ok()) return Fail(kExitBadInput, data.status());
@@ -152,6 +164,7 @@ int main(int argc, char** argv) {
        {"batch_size", absl::StrCat(batch_size)},
        {"threads", absl::StrCat(threads)}});
   result["mode"] = q::PtqModeName(*mode);
+  result["folded_batch_norms"] = folded->folded;
   result["calibration"] = q::CalibrationMethodName(*method);
   result["calibration_samples"] = calibration.count;
   result["test_samples"] = test.count;
