@@ -12,6 +12,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "intrinsic_dim/point_cloud.h"
+#include "tools/status/status_macros.h"
 
 namespace edgecompress {
 namespace intrinsic_dim {
@@ -19,30 +21,11 @@ namespace intrinsic_dim {
 absl::StatusOr<PcaDimension> EstimatePcaDimension(absl::Span<const float> points,
                                                   int64_t num_points, int64_t dimension,
                                                   double fraction) {
-  if (num_points < 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("num_points is ", num_points, "; PCA needs at least 2"));
-  }
-  if (dimension < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("dimension is ", dimension, "; must be >= 1"));
-  }
-  if (num_points > std::numeric_limits<int64_t>::max() / dimension ||
-      points.size() != static_cast<size_t>(num_points * dimension)) {
-    return absl::InvalidArgumentError(absl::StrCat("points has ", points.size(),
-                                                   " values; expected num_points ", num_points,
-                                                   " x dimension ", dimension));
-  }
+  RETURN_IF_ERROR(CheckPointCloud(points, num_points, dimension, 2, "PCA"));
   if (!(fraction > 0.0 && fraction <= 1.0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("variance fraction is ", fraction, "; must be in (0, 1]"));
   }
-  for (size_t i = 0; i < points.size(); ++i) {
-    if (!std::isfinite(points[i])) {
-      return absl::InvalidArgumentError(absl::StrCat("point ", i / dimension, " coordinate ",
-                                                     i % dimension, " is ", points[i]));
-    }
-  }
-
   using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   RowMatrixXd x = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
                                                  Eigen::RowMajor>>(points.data(), num_points,

@@ -78,7 +78,7 @@ TEST(PcaTest, RejectsBadInput) {
   EXPECT_THAT(EstimatePcaDimension(same, 3, 2).status().message(), HasSubstr("are equal"));
   const std::vector<float> points = {0, 1, 2, NAN};
   EXPECT_THAT(EstimatePcaDimension(points, 2, 2).status().message(),
-              HasSubstr("point 1 coordinate 1"));
+              HasSubstr("points[1][1] is nan"));
   EXPECT_EQ(EstimatePcaDimension(points, 1, 4).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(EstimatePcaDimension(points, 2, 3).status().code(), absl::StatusCode::kInvalidArgument);
   const std::vector<float> fine = {0, 1, 2, 3};

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "intrinsic_dim/point_cloud.h"
 #include "tools/status/status_macros.h"
 
 namespace edgecompress {
@@ -66,25 +67,7 @@ absl::Status CheckOptions(const TwoNNOptions& options) {
 absl::StatusOr<NeighborDistances> TwoNearestNeighborDistances(absl::Span<const float> points,
                                                               int64_t num_points,
                                                               int64_t dimension) {
-  if (num_points < 3) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("num_points is ", num_points, "; TwoNN needs at least 3"));
-  }
-  if (dimension < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("dimension is ", dimension, "; must be >= 1"));
-  }
-  if (num_points > std::numeric_limits<int64_t>::max() / dimension ||
-      points.size() != static_cast<size_t>(num_points * dimension)) {
-    return absl::InvalidArgumentError(absl::StrCat("points has ", points.size(),
-                                                   " values; expected num_points ", num_points,
-                                                   " x dimension ", dimension));
-  }
-  for (size_t i = 0; i < points.size(); ++i) {
-    if (!std::isfinite(points[i])) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("points[", i / dimension, "][", i % dimension, "] is ", points[i]));
-    }
-  }
+  RETURN_IF_ERROR(CheckPointCloud(points, num_points, dimension, 3, "TwoNN"));
 
   const Eigen::Map<const RowMatrixXf> input(points.data(), num_points, dimension);
   // Centring: |x|^2 + |y|^2 - 2 x.y cancels catastrophically when the points
