@@ -83,7 +83,19 @@ absl::StatusOr<WeightSharingResult> ShareWeights(const onnx::ModelProto& model,
     }
     std::vector<uint16_t> clusters;
     std::vector<float> shared;  // the non-zero weights' centroids, in order
-    if (!nonzero.empty()) {
+    std::vector<float> distinct = nonzero;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    if (!nonzero.empty() && static_cast<int64_t>(distinct.size()) <= options.num_clusters) {
+      // Already shared (train_prune --cluster): the values are the codebook,
+      // and sharing changes nothing.
+      layer.clusters = static_cast<int32_t>(distinct.size());
+      for (float w : nonzero) {
+        clusters.push_back(static_cast<uint16_t>(
+            std::lower_bound(distinct.begin(), distinct.end(), w) - distinct.begin()));
+      }
+      shared = nonzero;
+    } else if (!nonzero.empty()) {
       layer.clusters = std::min<int32_t>(options.num_clusters, static_cast<int32_t>(nonzero.size()));
       ASSIGN_OR_RETURN(clustering::KMeansResult kmeans,
                        clustering::KMeans1D(nonzero, {.num_clusters = layer.clusters,

@@ -5,7 +5,9 @@
 //
 // Per Conv and Gemm node with a constant weight, in graph order:
 //   1. k-means (clustering/kmeans.h) over the layer's non-zero weights only,
-//      as the paper does (zeros stay zero and cost no cluster);
+//      as the paper does (zeros stay zero and cost no cluster); a layer that
+//      already holds at most num_clusters distinct non-zero values (trained
+//      with train_prune --cluster) keeps them as its codebook, losslessly;
 //   2. every non-zero weight replaced by its centroid, in place, so the
 //      result is a plain fp32 ONNX file that inference/ runs unchanged and
 //      whose accuracy is the shared model's;
@@ -40,7 +42,7 @@ struct WeightSharingOptions {
 
 struct SharedLayer {
   std::string name, op, weight;  // node name, "Conv"/"Gemm", weight initializer
-  int32_t clusters = 0;          // min(num_clusters, non-zero weights)
+  int32_t clusters = 0;          // codebook entries: <= num_clusters
   int64_t other_parameters = 0;  // bias elements, stored at bias_bits
   clustering::LayerCodedSize size;
 };

@@ -102,6 +102,18 @@ TEST(ShareWeightsTest, SharesNonZerosAndKeepsZeros) {
   EXPECT_EQ(result->coded_bits, conv.size.total_bits + fc.size.total_bits + 32 * 4);
 }
 
+// Weights that already take at most k values keep them exactly.
+TEST(ShareWeightsTest, AlreadySharedWeightsStayExact) {
+  onnx::ModelProto model = TwoLayers();
+  *model.mutable_graph()->mutable_initializer(2) =
+      FloatTensor("conv.weight", {2, 1, 2, 2}, {0.5f, -0.25f, 0, 0.5f, 0.125f, 0.125f, -0.25f, 0}, true);
+  absl::StatusOr<WeightSharingResult> result = ShareWeights(model, {.num_clusters = 3});
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->layers[0].clusters, 3);
+  EXPECT_EQ(Values(result->model.graph().initializer(2)),
+            (std::vector<float>{0.5f, -0.25f, 0, 0.5f, 0.125f, 0.125f, -0.25f, 0}));
+}
+
 TEST(ShareWeightsTest, RejectsBadModels) {
   onnx::ModelProto model = TwoLayers();
   model.mutable_graph()->mutable_initializer(2)->add_float_data(9.0f);
