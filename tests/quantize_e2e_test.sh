@@ -50,6 +50,43 @@ PY
   --min_reps=3 --min_seconds=0 --warmup=1 --out="$TEST_TMPDIR/bench.json" 2>/dev/null ||
   fail "bench --engine=int8 exited $?"
 
+# ONNX Runtime as an independent reader of the QDQ file: 500 test images
+# through ORT (onnxruntime-node, graph optimisations off: it runs the
+# Q/DQ nodes as written) and through inference/'s int8 engine. The two
+# round at different places (XNNPACK requantizes inside its int8 kernels,
+# ORT dequantizes and computes in float), so logits may differ by a few
+# output quantization steps, and nearly every prediction must agree.
+/usr/bin/python3 - "$data_dir" "$TEST_TMPDIR" <<'PY' || fail "writing the ORT input"
+import gzip, numpy as np, sys
+data, tmp = sys.argv[1], sys.argv[2]
+def images(name):
+    raw = gzip.open(f"{data}/{name}-images-idx3-ubyte.gz").read()
+    return np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 1, 28, 28) / 255.0
+train = images("train")
+test = (images("t10k")[:500] - train.mean()) / train.std()
+np.save(f"{tmp}/ort_input.npy", test.astype(np.float32))
+test.astype("<f4").tofile(f"{tmp}/ort_input.f32")
+PY
+"$bench" --model="$TEST_TMPDIR/int8.onnx" --engine=int8 --input="$TEST_TMPDIR/ort_input.npy" \
+  --output="$TEST_TMPDIR/ours.npy" 2>/dev/null || fail "bench --input on the int8 model"
+node "$TEST_SRCDIR/edgecompress/training/onnx/ort_run.js" \
+  "$TEST_SRCDIR/onnxruntime_node/node_modules/onnxruntime-node" "$TEST_TMPDIR/int8.onnx" \
+  "$TEST_TMPDIR/ort_input.f32" 500,1,28,28 - "$TEST_TMPDIR/ort.f32" >/dev/null ||
+  fail "ONNX Runtime could not run the QDQ model"
+/usr/bin/python3 - "$TEST_TMPDIR" <<'PY' || fail "inference/ and ONNX Runtime disagree on the QDQ model"
+import numpy as np, sys
+tmp = sys.argv[1]
+ours = np.load(f"{tmp}/ours.npy").reshape(500, -1)
+ort = np.fromfile(f"{tmp}/ort.f32", "<f4").reshape(500, -1)
+agree = (ours.argmax(1) == ort.argmax(1)).mean()
+diff = np.abs(ours - ort)
+spread = ort.max() - ort.min()
+print(f"int8 vs ONNX Runtime: top-1 agreement {agree:.3f}, max |diff| {diff.max():.4f}, "
+      f"mean {diff.mean():.5f} (logit range {spread:.2f})")
+assert agree >= 0.98, agree
+assert diff.max() <= 0.02 * spread, (diff.max(), spread)
+PY
+
 expect_exit() {  # code, message substring, tool, flags...
   local code=$1 message=$2 tool=$3
   shift 3

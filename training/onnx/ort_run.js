@@ -4,7 +4,8 @@
 //   node ort_run.js ORT_PACKAGE_DIR MODEL.onnx INPUT.f32 N,C,H,W OUTPUT_NAME OUTPUT.f32
 //
 // INPUT.f32 holds N*C*H*W little-endian float32 values, fed as "input";
-// OUTPUT.f32 receives the output OUTPUT_NAME the same way. Graph optimisations
+// OUTPUT.f32 receives the output OUTPUT_NAME ("-": the first) the same way.
+// Graph optimisations
 // are off so that ONNX Runtime evaluates the nodes as exported. Prints one
 // JSON line (dims, versions); exits non-zero with the error on stderr.
 'use strict';
@@ -32,7 +33,7 @@ async function main() {
     intraOpNumThreads: 1,
   });
   const results = await session.run({input: new ort.Tensor('float32', input, dims)});
-  const output = results[outputName];
+  const output = results[outputName === '-' ? session.outputNames[0] : outputName];
   if (output === undefined) {
     throw new Error(`${modelPath}: no output '${outputName}' (outputs: ${session.outputNames})`);
   }
