@@ -207,8 +207,10 @@ absl::StatusOr<FoldedModel> FoldBatchNorms(const onnx::ModelProto& model) {
       bias[o] = static_cast<float>((bias[o] - params[2][o]) * scale + params[1][o]);
     }
     std::vector<int64_t> dims(weight->dims().begin(), weight->dims().end());
-    const std::string weight_name = conv.input(1) + "_folded";
-    const std::string bias_name = conv.input(1) + "_folded_bias";
+    // Named after the BatchNormalization's output, which is unique, so two
+    // convolutions sharing one weight each get their own folded copy.
+    const std::string weight_name = bn.output(0) + "_folded_weight";
+    const std::string bias_name = bn.output(0) + "_folded_bias";
     *graph.add_initializer() = MakeTensor(weight_name, onnx::TensorProto::FLOAT, dims, w.data(),
                                           w.size() * sizeof(float));
     *graph.add_initializer() = MakeTensor(bias_name, onnx::TensorProto::FLOAT, {channels},

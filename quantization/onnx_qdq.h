@@ -80,8 +80,8 @@ struct FoldedModel {
 //   s = gamma / sqrt(var + epsilon)
 //   W'[o] = W[o] * s[o],  b'[o] = (b[o] - mean[o]) * s[o] + beta[o]
 // computed in double. The Conv takes the BatchNormalization's output name;
-// folded weights get new initializer names ("<W>_folded"), so weights that
-// other nodes share are left as they were. A BatchNormalization that cannot
+// folded weights get new initializer names ("<BN output>_folded_weight" and
+// "_folded_bias"), so weights that other nodes share are left as they were. A BatchNormalization that cannot
 // be folded (after an Add, or the Conv output is read elsewhere) stays, and
 // QuantizeModel refuses it as before. kInvalidArgument naming the node for
 // malformed parameters (not FLOAT initializers, wrong sizes, training_mode).

@@ -123,8 +123,8 @@ TEST(FoldBatchNormsTest, FormulaByHand) {
     std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
     values[t.name()] = v;
   }
-  EXPECT_EQ(values["w_folded"], (std::vector<float>{3, 10}));
-  EXPECT_EQ(values["w_folded_bias"], (std::vector<float>{0.5f, -5}));
+  EXPECT_EQ(values["y_folded_weight"], (std::vector<float>{3, 10}));
+  EXPECT_EQ(values["y_folded_bias"], (std::vector<float>{0.5f, -5}));
 }
 
 TEST(FoldBatchNormsTest, RejectsTrainingMode) {
