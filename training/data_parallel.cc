@@ -4,6 +4,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -97,28 +98,23 @@ absl::Status GradientAllReduce::OnAfterBackward(const StepInfo& step) {
   return absl::OkStatus();
 }
 
-ShardedBatchSource::ShardedBatchSource(const TensorDataset& data, int64_t global_batch_size,
-                                       uint64_t seed, int rank, int world_size)
-    : global_(data, global_batch_size, seed), num_samples_(data.images.size(0)),
+ShardedBatchSource::ShardedBatchSource(std::unique_ptr<BatchSource> global,
+                                       int64_t whole_batches, int64_t global_batch_size,
+                                       int rank, int world_size)
+    : global_(std::move(global)), whole_batches_(whole_batches),
       global_batch_size_(global_batch_size), rank_(rank), world_size_(world_size) {}
 
-int64_t ShardedBatchSource::batches_per_epoch() const {
-  return num_samples_ / global_batch_size_;  // whole global batches only
-}
-
-absl::Status ShardedBatchSource::StartEpoch(int epoch) { return global_.StartEpoch(epoch); }
-
 std::optional<TensorBatch> ShardedBatchSource::Next() {
-  std::optional<TensorBatch> batch = global_.Next();
+  std::optional<TensorBatch> batch = global_->Next();
   if (!batch.has_value() || batch->labels.size(0) < global_batch_size_) return std::nullopt;
   const int64_t slice = global_batch_size_ / world_size_;
   return TensorBatch{batch->images.slice(0, rank_ * slice, (rank_ + 1) * slice),
                      batch->labels.slice(0, rank_ * slice, (rank_ + 1) * slice)};
 }
 
-absl::StatusOr<std::unique_ptr<ShardedBatchSource>> MakeShardedBatchSource(
-    const TensorDataset& data, int64_t global_batch_size, uint64_t seed, int rank,
-    int world_size) {
+absl::StatusOr<std::unique_ptr<ShardedBatchSource>> ShardBatchSource(
+    std::unique_ptr<BatchSource> global, int64_t num_samples, int64_t global_batch_size,
+    int rank, int world_size) {
   if (world_size < 1 || rank < 0 || rank >= world_size) {
     return absl::InvalidArgumentError(
         absl::StrFormat("rank %d is not in a world of size %d", rank, world_size));
@@ -127,7 +123,19 @@ absl::StatusOr<std::unique_ptr<ShardedBatchSource>> MakeShardedBatchSource(
     return absl::InvalidArgumentError(absl::StrFormat(
         "global batch %d does not split evenly over %d processes", global_batch_size, world_size));
   }
-  return std::make_unique<ShardedBatchSource>(data, global_batch_size, seed, rank, world_size);
+  return std::make_unique<ShardedBatchSource>(std::move(global), num_samples / global_batch_size,
+                                              global_batch_size, rank, world_size);
+}
+
+absl::StatusOr<std::unique_ptr<ShardedBatchSource>> MakeShardedBatchSource(
+    const TensorDataset& data, int64_t global_batch_size, uint64_t seed, int rank,
+    int world_size) {
+  // InMemoryBatchSource needs a positive batch size; ShardBatchSource says
+  // what is wrong with any other.
+  auto global = std::make_unique<InMemoryBatchSource>(
+      data, std::max<int64_t>(global_batch_size, 1), seed);
+  return ShardBatchSource(std::move(global), data.images.size(0), global_batch_size, rank,
+                          world_size);
 }
 
 }  // namespace edgecompress::training

@@ -76,28 +76,40 @@ class GradientAllReduce : public TrainingCallback {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
 };
 
-// Rank `rank`'s slice of every global batch of `global_batch_size` over
-// `data`, shuffled per epoch exactly as InMemoryBatchSource(data,
-// global_batch_size, seed) would; the last incomplete global batch is dropped.
+// Rank `rank`'s slice of every global batch that `global` yields; an
+// incomplete last global batch is dropped. Every rank must build `global`
+// identically (same data, seed and options) so that all ranks agree on the
+// global batches: InMemoryBatchSource and BatchLoader (augmentation
+// included) derive their order and randomness from (seed, epoch) alone.
+// Each rank thus also builds (e.g. augments) the whole global batch, and
+// keeps 1 / world_size of it: simple and exact, at world_size times the
+// loading work, which is small next to the step for the models here.
 class ShardedBatchSource : public BatchSource {
  public:
-  // Requires global_batch_size % world_size == 0 (Create() of the caller
-  // checks; see MakeShardedBatchSource).
-  ShardedBatchSource(const TensorDataset& data, int64_t global_batch_size, uint64_t seed,
-                     int rank, int world_size);
+  // Requires global_batch_size % world_size == 0 and `whole_batches` global
+  // batches per epoch (the factories below check and compute).
+  ShardedBatchSource(std::unique_ptr<BatchSource> global, int64_t whole_batches,
+                     int64_t global_batch_size, int rank, int world_size);
 
-  int64_t batches_per_epoch() const override;
-  absl::Status StartEpoch(int epoch) override;
+  int64_t batches_per_epoch() const override { return whole_batches_; }
+  absl::Status StartEpoch(int epoch) override { return global_->StartEpoch(epoch); }
   std::optional<TensorBatch> Next() override;
 
  private:
-  InMemoryBatchSource global_;
-  int64_t num_samples_, global_batch_size_;
+  std::unique_ptr<BatchSource> global_;
+  int64_t whole_batches_, global_batch_size_;
   int rank_, world_size_;
 };
 
-// kInvalidArgument unless 0 <= rank < world_size and the global batch
-// divides evenly.
+// Shards `global`, which yields batches of global_batch_size over
+// `num_samples` samples. kInvalidArgument unless 0 <= rank < world_size and
+// the global batch divides evenly.
+absl::StatusOr<std::unique_ptr<ShardedBatchSource>> ShardBatchSource(
+    std::unique_ptr<BatchSource> global, int64_t num_samples, int64_t global_batch_size,
+    int rank, int world_size);
+
+// Shards InMemoryBatchSource(data, global_batch_size, seed): every epoch
+// shuffled exactly as one process would.
 absl::StatusOr<std::unique_ptr<ShardedBatchSource>> MakeShardedBatchSource(
     const TensorDataset& data, int64_t global_batch_size, uint64_t seed, int rank,
     int world_size);

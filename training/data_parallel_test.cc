@@ -20,6 +20,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/status/status_matchers.h"
+#include "training/batch_source.h"
+#include "training/data/batch_loader.h"
+#include "training/data/image_dataset.h"
 #include "training/data_parallel_test_data.h"
 #include "training/models/lenet.h"
 
@@ -112,6 +115,52 @@ TEST(DataParallelTest, RendezvousWithNoServerFailsWithinTheTimeout) {
                                                 .timeout = std::chrono::seconds(2)}),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("as rank 1 failed")));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+// Augmented data-parallel batches: every rank runs the same augmenting
+// loader over the same global batches and keeps its slice, so the slices of
+// ranks 0 and 1 side by side are exactly the single process's batch, and
+// the incomplete last global batch (43 = 5 * 8 + 3) is dropped.
+TEST(DataParallelTest, ShardsAnAugmentingLoaderExactly) {
+  ImageDataset images;
+  images.size = 43;
+  images.channels = 3;
+  images.height = images.width = 8;
+  images.num_classes = 10;
+  for (int64_t i = 0; i < images.size * images.image_bytes(); ++i) {
+    images.pixels.push_back(static_cast<uint8_t>((i * 37) % 251));
+  }
+  for (int64_t i = 0; i < images.size; ++i) images.labels.push_back(static_cast<uint8_t>(i % 10));
+  const BatchLoaderOptions options{.batch_size = 8, .drop_last = true, .augment = true,
+                                   .augment_options = {.crop_padding = 2}, .num_workers = 1,
+                                   .seed = 5};
+  auto loader = [&] {
+    absl::StatusOr<std::unique_ptr<BatchLoader>> made = BatchLoader::Create(&images, options);
+    EXPECT_THAT(made, IsOk());
+    return std::make_unique<LoaderBatchSource>(*std::move(made));
+  };
+  std::unique_ptr<LoaderBatchSource> single = loader();
+  std::vector<std::unique_ptr<ShardedBatchSource>> ranks;
+  for (int rank = 0; rank < 2; ++rank) {
+    absl::StatusOr<std::unique_ptr<ShardedBatchSource>> sharded =
+        ShardBatchSource(loader(), images.size, 8, rank, 2);
+    ASSERT_THAT(sharded, IsOk());
+    EXPECT_EQ((*sharded)->batches_per_epoch(), 5);
+    ranks.push_back(*std::move(sharded));
+  }
+  for (int epoch : {0, 1}) {
+    ASSERT_THAT(single->StartEpoch(epoch), IsOk());
+    for (auto& rank : ranks) ASSERT_THAT(rank->StartEpoch(epoch), IsOk());
+    for (int b = 0; b < 5; ++b) {
+      const std::optional<TensorBatch> whole = single->Next();
+      const std::optional<TensorBatch> first = ranks[0]->Next();
+      const std::optional<TensorBatch> second = ranks[1]->Next();
+      ASSERT_TRUE(whole && first && second) << "epoch " << epoch << " batch " << b;
+      EXPECT_TRUE(torch::equal(torch::cat({first->images, second->images}), whole->images));
+      EXPECT_TRUE(torch::equal(torch::cat({first->labels, second->labels}), whole->labels));
+    }
+    EXPECT_FALSE(ranks[0]->Next().has_value());
+  }
 }
 
 TEST(DataParallelTest, RejectsBadOptions) {

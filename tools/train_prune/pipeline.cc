@@ -148,13 +148,24 @@ absl::StatusOr<std::unique_ptr<training::BatchSource>> MakeBatchSource(
     const TrainPruneConfig& config, bool augment, const training::ImageDataset& images,
     const training::TensorDataset& train, const training::ChannelStatistics& stats) {
   if (config.data_parallel.world_size > 1) {
-    if (augment) {
-      return absl::UnimplementedError(
-          "data-parallel training with augmentation is not supported yet; pass --augment=false");
+    if (!augment) {
+      return training::MakeShardedBatchSource(train, config.batch_size, config.seed,
+                                              config.data_parallel.rank,
+                                              config.data_parallel.world_size);
     }
-    return training::MakeShardedBatchSource(train, config.batch_size, config.seed,
-                                            config.data_parallel.rank,
-                                            config.data_parallel.world_size);
+    // Every rank augments the same global batches (the loader's randomness
+    // comes from seed and epoch alone) and keeps its slice.
+    ASSIGN_OR_RETURN(std::unique_ptr<training::BatchLoader> loader,
+                     training::BatchLoader::Create(
+                         &images, {.batch_size = config.batch_size,
+                                   .drop_last = true,
+                                   .augment = true,
+                                   .augment_options = {.mean = stats.mean, .stddev = stats.stddev},
+                                   .num_workers = config.data_workers,
+                                   .seed = config.seed}));
+    return training::ShardBatchSource(
+        std::make_unique<training::LoaderBatchSource>(std::move(loader)), images.size,
+        config.batch_size, config.data_parallel.rank, config.data_parallel.world_size);
   }
   if (augment) {
     ASSIGN_OR_RETURN(std::unique_ptr<training::BatchLoader> loader,
