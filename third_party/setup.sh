@@ -4,6 +4,8 @@
 #
 #   third_party/setup.sh            # build, test and run dependencies
 #   third_party/setup.sh --peers    # also PyTorch/ONNX in Python, for side-by-side checks
+#   third_party/setup.sh --aarch64  # also the aarch64 cross compiler, qemu and sysroot
+#                                   # (bazel build --config=aarch64)
 #
 # Idempotent: when every package is present it only checks versions (about a
 # second) and never touches the network.
@@ -27,6 +29,7 @@ PACKAGES=(
   dataset-fashion-mnist                               # the default job's data
 )
 PEER_PACKAGES=(python3-torch python3-torchvision python3-onnx)
+AARCH64_PACKAGES=(g++-aarch64-linux-gnu qemu-user)
 
 # Versions the code is written against: package, then a dpkg version prefix.
 EXPECTED_VERSIONS=(
@@ -41,11 +44,13 @@ log() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
 
 packages=("${PACKAGES[@]}")
+aarch64=false
 for arg in "$@"; do
   case "$arg" in
     --peers) packages+=("${PEER_PACKAGES[@]}") ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) die "unknown argument '$arg' (expected --peers)" ;;
+    --aarch64) packages+=("${AARCH64_PACKAGES[@]}"); aarch64=true ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) die "unknown argument '$arg' (expected --peers or --aarch64)" ;;
   esac
 done
 
@@ -112,6 +117,20 @@ if ! grep -qs "\"version\": \"$ORT_NODE_VERSION\"" "$ort_package"; then
   $SUDO npm install --prefix "$ORT_NODE_DIR" --ignore-scripts --save-exact --no-audit --no-fund \
     --loglevel=error "onnxruntime-node@$ORT_NODE_VERSION" >/dev/null ||
     die "npm could not install onnxruntime-node@$ORT_NODE_VERSION into $ORT_NODE_DIR"
+fi
+
+# The aarch64 sysroot: arm64 packages unpacked, never installed (see
+# aarch64/make_sysroot.sh); apt must know the architecture to download them.
+if [[ "$aarch64" == true ]]; then
+  SUDO=""
+  ((EUID == 0)) || SUDO=sudo
+  if ! dpkg --print-foreign-architectures | grep -qx arm64 ||
+     ! apt-cache policy libxnnpack-dev:arm64 | grep -q 'Candidate: [0-9]'; then
+    log "adding Debian's arm64 package lists (nothing arm64 gets installed)"
+    $SUDO dpkg --add-architecture arm64
+    $SUDO apt-get update -qq
+  fi
+  $SUDO "$(dirname "$0")/aarch64/make_sysroot.sh"
 fi
 
 log "all ${#packages[@]} packages present; versions checked"

@@ -665,13 +665,10 @@ absl::StatusOr<SparseRuntime> SparseModelBuilder::Build(const SparseModel& model
 
   // Which candidates run sparse, with their CSR layers.
   std::map<int, std::unique_ptr<SpmmLayer>> chosen;
-#if defined(__x86_64__)
-  const bool our_kernels = options.policy != SparsePolicy::kDense;
-#else
-  // XNNPACK's own NCHW sparse path (see the top of the header).
-  const bool our_kernels = false;
-  xnn_options.sparse_inference = options.policy != SparsePolicy::kDense;
-#endif
+  const bool our_kernels =
+      kSparseModelUsesOurKernels && options.policy != SparsePolicy::kDense;
+  xnn_options.sparse_inference =
+      !kSparseModelUsesOurKernels && options.policy != SparsePolicy::kDense;
   for (int k = 0; our_kernels && k < static_cast<int>(model.candidates_.size()); ++k) {
     const SparseCandidate& c = model.candidates_[k];
     if (!c.cuttable) continue;
@@ -780,7 +777,9 @@ size_t SparseRuntime::input_size() const { return state_->input_size; }
 size_t SparseRuntime::output_size() const { return state_->output_size; }
 int SparseRuntime::num_threads() const { return state_->num_threads; }
 absl::Span<const LayerDecision> SparseRuntime::decisions() const { return state_->decisions; }
-const char* SparseRuntime::kernel_name() const { return SpmmKernelName(state_->kernel); }
+const char* SparseRuntime::kernel_name() const {
+  return kSparseModelUsesOurKernels ? SpmmKernelName(state_->kernel) : "xnnpack_nchw";
+}
 
 int SparseRuntime::num_xnnpack_stages() const {
   int n = 0;

@@ -120,6 +120,14 @@ struct LayerDecision {
 
 class SparseRuntime;
 
+// Whether kSparse and kAuto run our SpMM kernels between cuts (x86-64), or
+// hand the whole model to XNNPACK's NCHW sparse path (elsewhere; see above).
+#if defined(__x86_64__)
+inline constexpr bool kSparseModelUsesOurKernels = true;
+#else
+inline constexpr bool kSparseModelUsesOurKernels = false;
+#endif
+
 class SparseModel {
  public:
   // Errors as OnnxModel::ImportFile / ImportBytes (the model must import
@@ -174,7 +182,9 @@ class SparseRuntime {
   int num_xnnpack_stages() const;
   int num_sparse_stages() const;
   absl::Span<const LayerDecision> decisions() const;
-  const char* kernel_name() const;  // SpmmKernelName of the kernel in use
+  // SpmmKernelName of our kernel in use, or "xnnpack_nchw" where XNNPACK's
+  // sparse path runs the model (then decisions() is empty).
+  const char* kernel_name() const;
 
  private:
   friend class SparseModel;

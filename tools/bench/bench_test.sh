@@ -6,7 +6,9 @@
 #   bench_test.sh <bench binary> <model.onnx> <input.bin> <output.bin>
 set -euo pipefail
 
-BENCH="$1"
+# Under `bazel test --config=aarch64` the binaries run through qemu
+# (TARGET_EMULATOR, set by third_party/aarch64/qemu_run.sh); natively it is empty.
+BENCH=(${TARGET_EMULATOR:-} "$1")
 MODEL="$2"
 INPUT_BIN="$3"   # PyTorch's input and output for MODEL, raw float32
 OUTPUT_BIN="$4"
@@ -19,7 +21,7 @@ expect_exit() {
   local code="$1" message="$2"
   shift 2
   local actual=0
-  "$BENCH" "$@" >"$TMP/stdout" 2>"$TMP/stderr" || actual=$?
+  "${BENCH[@]}" "$@" >"$TMP/stdout" 2>"$TMP/stderr" || actual=$?
   [[ "$actual" == "$code" ]] || fail "bench $* exited $actual, expected $code: $(cat "$TMP/stderr")"
   if [[ -n "$message" ]]; then
     grep -qF -- "$message" "$TMP/stderr" || fail "bench $*: no '$message' in: $(cat "$TMP/stderr")"
@@ -75,7 +77,7 @@ import json, sys
 rows = json.load(open(sys.argv[1]))["results"]
 assert [r["engine"] for r in rows] == ["dense", "sparse", "auto"], rows
 for r in rows[1:]:
-    assert r["sparse"]["kernel"] in ("avx512f", "avx2_fma", "portable"), r["sparse"]
+    assert r["sparse"]["kernel"] in ("avx512f", "avx2_fma", "portable", "xnnpack_nchw"), r["sparse"]
 EOF
 # --input/--output: PyTorch's own input and output for this model
 # (inference/testdata), through .npy files, on the dense and sparse engines.
@@ -105,6 +107,6 @@ expect_exit 0 "" --model="$MODEL" --input_size=16 --warmup=0 --min_reps=1 --min_
 expect_exit 2 "at input size 8" --model="$MODEL" --input_size=8 --warmup=0 --min_reps=1
 # Corrupted bytes never crash: any failure is a clean exit 2.
 code=0
-"$BENCH" --model="$TMP/garbage.onnx" --min_reps=1 --min_seconds=0 >/dev/null 2>&1 || code=$?
+"${BENCH[@]}" --model="$TMP/garbage.onnx" --min_reps=1 --min_seconds=0 >/dev/null 2>&1 || code=$?
 [[ "$code" == 2 ]] || fail "garbage model exited $code"
 echo PASS

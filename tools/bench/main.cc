@@ -43,8 +43,9 @@ ABSL_FLAG(edgecompress::bench::PositiveIntList, threads, {{1}},
           "Thread counts, comma-separated (e.g. 1,2,4,8); 1 runs on the calling thread.");
 ABSL_FLAG(edgecompress::bench::EngineList, engine, {{edgecompress::bench::Engine::kDense}},
           "Engines, comma-separated: dense (fp32 XNNPACK), int8 (a QDQ model on XNNPACK int8), "
-          "sparse (pruned 1x1 convs and FCs on our SpMM kernels), auto (per layer, the faster "
-          "of dense and sparse, measured once at build).");
+          "sparse (pruned 1x1 convs and FCs on our SpMM kernels; on aarch64, XNNPACK's NCHW "
+          "sparse path), auto (per layer, the faster of dense and sparse, measured once at "
+          "build; on aarch64 as sparse).");
 ABSL_FLAG(std::string, input_size, "",
           "Image sizes (H = W), comma-separated (e.g. 32,128,224); the model is re-imported "
           "at each. A model that fixes its size (a Reshape, a Flatten into a Gemm) fails with "

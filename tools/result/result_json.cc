@@ -1,5 +1,6 @@
 #include "tools/result/result_json.h"
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +16,14 @@ std::string HostName() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) != 0) return "unknown";
   return name;
+}
+
+// The CPU architecture the tool ran on ("x86_64", "aarch64"): a JSON read
+// back from a board says where its numbers come from.
+std::string Machine() {
+  utsname name;
+  if (uname(&name) != 0) return "unknown";
+  return name.machine;
 }
 
 std::string UtcNow() {
@@ -40,6 +49,7 @@ nlohmann::json NewResult(absl::string_view tool, uint64_t seed,
       {"build_type", "debug"},
 #endif
       {"host", HostName()},
+      {"machine", Machine()},
       {"date", UtcNow()},
       {"seed", seed},
       {"flags", flags},

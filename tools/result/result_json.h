@@ -5,7 +5,7 @@
 //
 //   {"schema_version": 1,
 //    "context": {"tool": "train_prune", "build_type": "opt", "host": "...",
-//                "date": "2026-11-23T19:27:46Z", "seed": 1,
+//                "machine": "aarch64", "date": "2026-11-23T19:27:46Z", "seed": 1,
 //                "flags": {"epochs": "1", ...}},
 //    ...tool-specific fields...}
 #ifndef EDGECOMPRESS_TOOLS_RESULT_RESULT_JSON_H_

@@ -22,6 +22,11 @@ TEST(ResultJsonTest, NewResultCarriesSchemaAndContext) {
   EXPECT_EQ(result["context"]["seed"], 42);
   EXPECT_EQ(result["context"]["flags"]["batch"], "1");
   EXPECT_FALSE(result["context"]["host"].get<std::string>().empty());
+#if defined(__x86_64__)
+  EXPECT_EQ(result["context"]["machine"], "x86_64");
+#elif defined(__aarch64__)
+  EXPECT_EQ(result["context"]["machine"], "aarch64");  // also under qemu-aarch64
+#endif
 }
 
 TEST(ResultJsonTest, WritesAndReplacesAtomically) {
