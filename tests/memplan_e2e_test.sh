@@ -7,7 +7,8 @@
 # sizes). Then bad input: exit 2 and one line naming the file.
 set -euo pipefail
 
-memplan="$TEST_SRCDIR/edgecompress/tools/memplan/memplan"
+# Under `bazel test --config=aarch64`, through qemu (third_party/aarch64/qemu_run.sh).
+memplan=(${TARGET_EMULATOR:-} "$TEST_SRCDIR/edgecompress/tools/memplan/memplan")
 models="$TEST_SRCDIR/edgecompress/inference/testdata"
 study="$TEST_SRCDIR/edgecompress/memplan/testdata/study_cnn.json"
 tmp="$TEST_TMPDIR"
@@ -57,7 +58,7 @@ print([s for s in r['schedules'] if s['name']==sys.argv[2]][0][sys.argv[3]])" "$
 }
 
 # The study-shaped CNN: 307200 -> 278528 bytes (300 -> 272 KiB, 9.33%).
-"$memplan" --graph="$study" --out="$tmp/study.json" --svg_dir="$tmp" 2>"$tmp/stderr" ||
+"${memplan[@]}" --graph="$study" --out="$tmp/study.json" --svg_dir="$tmp" 2>"$tmp/stderr" ||
   fail "memplan on the study CNN exited $?: $(cat "$tmp/stderr")"
 check_plan "$tmp/study.json" 1.0
 [[ "$(field "$tmp/study.json" default peak_bytes)" == 307200 ]] || fail "default peak"
@@ -69,22 +70,22 @@ done
 grep -c '<title>' "$tmp/arena_reordered.svg" | grep -qx 8 || fail "arena SVG lacks one rectangle per tensor"
 
 # A state budget of 1: the fallback, said in the output.
-"$memplan" --graph="$study" --max_states=1 --out="$tmp/fallback.json" 2>/dev/null ||
+"${memplan[@]}" --graph="$study" --max_states=1 --out="$tmp/fallback.json" 2>/dev/null ||
   fail "memplan --max_states=1 exited $?"
 field "$tmp/fallback.json" reordered method | grep -q 'state budget of 1' || fail "fallback not stated"
 check_plan "$tmp/fallback.json" 1.0 >/dev/null
 
 # PyTorch-exported ResNet-18 and MobileNetV2: arenas within 5% of the bound.
 for model in resnet18 mobilenet_v2; do
-  "$memplan" --graph="$models/$model.onnx" --out="$tmp/$model.json" 2>"$tmp/$model.stderr" ||
+  "${memplan[@]}" --graph="$models/$model.onnx" --out="$tmp/$model.json" 2>"$tmp/$model.stderr" ||
     fail "memplan on $model exited $?: $(cat "$tmp/$model.stderr")"
   check_plan "$tmp/$model.json" 1.05
   grep '^time:' "$tmp/$model.stderr" | sed "s/^/$model /"
 done
 # --batch sets small_cnn's symbolic batch dimension: every activation but the
 # shape tensors (Shape, Gather, Concat, ...) grows 4x, and so does the peak.
-"$memplan" --graph="$models/small_cnn.onnx" --out="$tmp/small_b1.json" 2>/dev/null
-"$memplan" --graph="$models/small_cnn.onnx" --batch=4 --out="$tmp/small_b4.json" 2>/dev/null
+"${memplan[@]}" --graph="$models/small_cnn.onnx" --out="$tmp/small_b1.json" 2>/dev/null
+"${memplan[@]}" --graph="$models/small_cnn.onnx" --batch=4 --out="$tmp/small_b4.json" 2>/dev/null
 [[ "$(field "$tmp/small_b4.json" default peak_bytes)" == \
    "$(( 4 * $(field "$tmp/small_b1.json" default peak_bytes) ))" ]] || fail "--batch=4 peak"
 
@@ -93,7 +94,7 @@ expect_bad() {  # expect_bad EXIT_CODE MESSAGE_PART ARGS...
   local want=$1 part=$2
   shift 2
   set +e
-  "$memplan" "$@" >/dev/null 2>"$tmp/bad.stderr"
+  "${memplan[@]}" "$@" >/dev/null 2>"$tmp/bad.stderr"
   local code=$?
   set -e
   [[ $code == "$want" ]] || fail "$* exited $code, not $want: $(cat "$tmp/bad.stderr")"

@@ -8,7 +8,8 @@
 # (not root, no slurm or munge binaries) the test skips with one line.
 set -euo pipefail
 
-sweep="$TEST_SRCDIR/edgecompress/tools/sweep/sweep"
+# Under `bazel test --config=aarch64`, through qemu (third_party/aarch64/qemu_run.sh).
+sweep=(${TARGET_EMULATOR:-} "$TEST_SRCDIR/edgecompress/tools/sweep/sweep")
 fake="$TEST_SRCDIR/edgecompress/sweep/testdata/fake_trial.sh"
 tmp="$TEST_TMPDIR"
 
@@ -95,7 +96,7 @@ parameters:
   iterations: {value: 2}
 YAML
 export FAKE_TRIAL_INVOCATIONS="$tmp/invocations.txt"
-"$sweep" run --backend=slurm --config="$tmp/slurm.yaml" --dir="$tmp/sweep" --workers=2 \
+"${sweep[@]}" run --backend=slurm --config="$tmp/slurm.yaml" --dir="$tmp/sweep" --workers=2 \
   --program="$fake" --timeout_s=300 2>"$tmp/sweep.err" ||
   fail "slurm sweep exited $?: $(cat "$tmp/sweep.err")"
 cat "$tmp/sweep.err"
@@ -120,14 +121,14 @@ parameters:
   mode: {values: [ok, fail]}
   iterations: {value: 1}
 YAML
-"$sweep" run --backend=slurm --config="$tmp/failing.yaml" --dir="$tmp/failing" --workers=4 \
+"${sweep[@]}" run --backend=slurm --config="$tmp/failing.yaml" --dir="$tmp/failing" --workers=4 \
   --program="$fake" 2>"$tmp/failing.err" || fail "failing sweep exited $?: $(cat "$tmp/failing.err")"
 grep -q '^sweep: 4/4 done (2 failed)' "$tmp/failing.err" ||
   fail "failed trials not recorded: $(cat "$tmp/failing.err")"
 
 # sbatch's own errors are one line and stop the sweep with exit 3.
 set +e
-"$sweep" run --backend=slurm --sbatch_args=--partition=no_such_partition \
+"${sweep[@]}" run --backend=slurm --sbatch_args=--partition=no_such_partition \
   --config="$tmp/slurm.yaml" --dir="$tmp/bad" --program="$fake" 2>"$tmp/bad.err"
 code=$?
 set -e
