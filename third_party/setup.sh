@@ -124,8 +124,11 @@ fi
 if [[ "$aarch64" == true ]]; then
   SUDO=""
   ((EUID == 0)) || SUDO=sudo
-  if ! dpkg --print-foreign-architectures | grep -qx arm64 ||
-     ! apt-cache policy libxnnpack-dev:arm64 | grep -q 'Candidate: [0-9]'; then
+  # (Captured, not piped into grep -q: under pipefail its early exit would
+  # fail the pipeline.)
+  foreign=$(dpkg --print-foreign-architectures)
+  arm64_policy=$(apt-cache policy libxnnpack-dev:arm64 2>/dev/null)
+  if [[ "$foreign" != *arm64* || "$arm64_policy" != *"Candidate: "[0-9]* ]]; then
     log "adding Debian's arm64 package lists (nothing arm64 gets installed)"
     $SUDO dpkg --add-architecture arm64
     $SUDO apt-get update -qq

@@ -46,7 +46,7 @@ done
 log() { echo "make_sysroot: $*" >&2; }
 die() { echo "make_sysroot: error: $*" >&2; exit 1; }
 
-dpkg --print-foreign-architectures | grep -qx arm64 ||
+[[ "$(dpkg --print-foreign-architectures)" == *arm64* ]] ||
   die "dpkg does not know arm64; run: dpkg --add-architecture arm64 && apt-get update"
 
 # The dependency closure in one apt-cache call (each call reads the whole

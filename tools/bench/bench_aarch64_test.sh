@@ -17,7 +17,7 @@ DIR="$TMP/bench"
   fail "unexpected layout: $(cd "$TMP" && find . | sort | head -20)"
 
 for file in "$DIR/bin/bench" "$DIR"/lib/*; do
-  aarch64-linux-gnu-readelf -h "$file" | grep -q "AArch64" || fail "$file is not aarch64"
+  [[ "$(aarch64-linux-gnu-readelf -h "$file")" == *AArch64* ]] || fail "$file is not aarch64"
   while read -r library; do
     [[ -e "$DIR/lib/$library" ]] || fail "$(basename "$file") needs $library, not in the bundle"
   done < <(aarch64-linux-gnu-readelf -d "$file" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
