@@ -1,0 +1,100 @@
+#include "lowrank/low_rank_callback.h"
+
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/optim/sgd.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lowrank/factorization.h"
+#include "tools/status/status_matchers.h"
+
+namespace edgecompress::lowrank {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Net : torch::nn::Module {
+  Net() {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 8, 3)));
+    fc = register_module("fc", torch::nn::Linear(6, 4));
+  }
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::Linear fc{nullptr};
+};
+
+// The numerical rank: singular values above 1e-5 of the largest.
+int NumericalRank(const torch::Tensor& weight) {
+  const int rows = static_cast<int>(weight.size(0));
+  const int cols = static_cast<int>(weight.numel() / rows);
+  absl::StatusOr<std::vector<double>> s =
+      SingularValues({weight.data_ptr<float>(), static_cast<size_t>(weight.numel())}, rows, cols);
+  EXPECT_THAT(s.status(), IsOk());
+  int rank = 0;
+  for (double v : *s) rank += v > 1e-5 * s->front();
+  return rank;
+}
+
+// fc at rank 1 and conv ([8, 3 * 3 * 3] = 8 x 27, 216 weights) at 2x: rank 3
+// (3 * 35 = 105 <= 108; 4 * 35 = 140 is not). Both stay at their rank after
+// an SGD step with momentum, and nothing happens before the start epoch.
+TEST(LowRankCallbackTest, KeepsTheRankThroughTraining) {
+  torch::manual_seed(1);
+  Net net;
+  const std::map<std::string, RankRule> rules = {
+      {"fc", {RankRule::Kind::kRank, 1}}, {"conv", {RankRule::Kind::kCompression, 2.0}}};
+  absl::StatusOr<std::unique_ptr<LowRankCallback>> callback =
+      LowRankCallback::Create(net, rules, /*start_epoch=*/1);
+  ASSERT_THAT(callback.status(), IsOk());
+  LowRankCallback& low_rank = **callback;
+
+  ASSERT_THAT(low_rank.OnEpochBegin(0, 1), IsOk());
+  EXPECT_FALSE(low_rank.active());
+  EXPECT_EQ(NumericalRank(net.fc->weight), 4);
+
+  ASSERT_THAT(low_rank.OnEpochBegin(1, 1), IsOk());
+  ASSERT_TRUE(low_rank.active());
+  EXPECT_EQ(NumericalRank(net.fc->weight), 1);
+  EXPECT_EQ(NumericalRank(net.conv->weight), 3);
+  ASSERT_EQ(low_rank.layers().size(), 2u);
+  EXPECT_EQ(low_rank.layers()[0].name, "conv");  // by name
+  EXPECT_EQ(low_rank.layers()[0].rank, 3);
+  EXPECT_EQ(low_rank.layers()[0].rows, 8);
+  EXPECT_EQ(low_rank.layers()[0].cols, 27);
+  EXPECT_EQ(low_rank.layers()[1].rank, 1);
+  EXPECT_EQ(low_rank.layers()[1].singular_values.size(), 4u);
+
+  torch::optim::SGD optimizer(net.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  for (int step = 0; step < 3; ++step) {
+    optimizer.zero_grad();
+    const torch::Tensor x = torch::randn({2, 3, 5, 5});
+    const torch::Tensor h = net.conv->forward(x).mean({2, 3});
+    (net.fc->forward(h.narrow(1, 0, 6)).pow(2).sum()).backward();
+    optimizer.step();
+    EXPECT_GT(NumericalRank(net.fc->weight), 1);  // the step left the rank-1 set
+    ASSERT_THAT(low_rank.OnStepEnd({}), IsOk());
+    EXPECT_EQ(NumericalRank(net.fc->weight), 1);
+    EXPECT_EQ(NumericalRank(net.conv->weight), 3);
+  }
+}
+
+TEST(LowRankCallbackTest, RejectsMissingLayersAndBadArguments) {
+  Net net;
+  EXPECT_THAT(LowRankCallback::Create(net, {{"fc9", {}}}, 0).status().message(),
+              HasSubstr("no layer 'fc9'"));
+  EXPECT_THAT(LowRankCallback::Create(net, {{"fc", {}}}, -1).status().message(),
+              HasSubstr("start epoch is -1"));
+  // A rank above min(rows, cols) is reported with the layer when chosen.
+  absl::StatusOr<std::unique_ptr<LowRankCallback>> callback =
+      LowRankCallback::Create(net, {{"fc", {RankRule::Kind::kRank, 5}}}, 0);
+  ASSERT_THAT(callback.status(), IsOk());
+  EXPECT_THAT((*callback)->OnEpochBegin(0, 1).message(), HasSubstr("fc: rank 5 is outside 1..4"));
+}
+
+}  // namespace
+}  // namespace edgecompress::lowrank

@@ -1,0 +1,209 @@
+#include "lowrank/onnx_factorize.h"
+
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "lowrank/factorization.h"
+#include "onnx/onnx_pb.h"
+#include "tools/status/status_macros.h"
+
+namespace edgecompress::lowrank {
+namespace {
+
+const onnx::AttributeProto* FindAttribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const onnx::AttributeProto& attribute : node.attribute()) {
+    if (attribute.name() == name) return &attribute;
+  }
+  return nullptr;
+}
+
+int64_t IntAttribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
+  const onnx::AttributeProto* attribute = FindAttribute(node, name);
+  return attribute == nullptr ? fallback : attribute->i();
+}
+
+absl::StatusOr<std::vector<float>> Floats(const onnx::TensorProto& tensor) {
+  if (tensor.data_type() != onnx::TensorProto::FLOAT) {
+    return absl::InvalidArgumentError(absl::StrCat("initializer '", tensor.name(),
+                                                   "' is not FLOAT (data_type ",
+                                                   tensor.data_type(), ")"));
+  }
+  int64_t n = 1;
+  for (int64_t d : tensor.dims()) n *= d;
+  std::vector<float> values(static_cast<size_t>(n));
+  if (tensor.has_raw_data() && tensor.raw_data().size() == values.size() * sizeof(float)) {
+    std::memcpy(values.data(), tensor.raw_data().data(), tensor.raw_data().size());
+  } else if (tensor.float_data_size() == n) {
+    values.assign(tensor.float_data().begin(), tensor.float_data().end());
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("initializer '", tensor.name(), "' holds no ", n, " floats"));
+  }
+  return values;
+}
+
+void SetFloats(onnx::TensorProto& tensor, const std::string& name, std::vector<int64_t> dims,
+               const std::vector<float>& values) {
+  tensor.Clear();
+  tensor.set_name(name);
+  tensor.set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : dims) tensor.add_dims(d);
+  tensor.set_raw_data(values.data(), values.size() * sizeof(float));
+}
+
+// Replaces graph.node(index) by `first`, `second`, keeping topological order.
+void SplitNode(onnx::GraphProto& graph, int index, onnx::NodeProto first,
+               onnx::NodeProto second) {
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    if (i != index) {
+      *nodes.Add() = graph.node(i);
+      continue;
+    }
+    *nodes.Add() = std::move(first);
+    *nodes.Add() = std::move(second);
+  }
+  graph.mutable_node()->Swap(&nodes);
+}
+
+absl::StatusOr<FactorizedLayer> FactorizeLayer(onnx::ModelProto& model, const std::string& layer,
+                                               int rank) {
+  onnx::GraphProto& graph = *model.mutable_graph();
+  const std::string weight_name = layer + ".weight";
+  int initializer_index = -1;
+  for (int i = 0; i < graph.initializer_size(); ++i) {
+    if (graph.initializer(i).name() == weight_name) initializer_index = i;
+  }
+  int node_index = -1;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    if ((node.op_type() == "Gemm" || node.op_type() == "Conv") && node.input_size() >= 2 &&
+        node.input(1) == weight_name) {
+      node_index = i;
+    }
+  }
+  if (initializer_index < 0 || node_index < 0) {
+    return absl::NotFoundError(absl::StrCat("layer '", layer, "': no initializer '", weight_name,
+                                            "' read by a Gemm or Conv"));
+  }
+  const onnx::NodeProto node = graph.node(node_index);
+  const onnx::TensorProto& weight = graph.initializer(initializer_index);
+  const bool gemm = node.op_type() == "Gemm";
+  if (gemm && (weight.dims_size() != 2 || IntAttribute(node, "transB", 0) != 1)) {
+    return absl::UnimplementedError(
+        absl::StrCat("layer '", layer, "': only a Gemm with transB = 1 and a 2-D weight"));
+  }
+  if (!gemm && (weight.dims_size() != 4 || IntAttribute(node, "group", 1) != 1)) {
+    return absl::UnimplementedError(
+        absl::StrCat("layer '", layer, "': only a Conv with group 1 and a 4-D weight"));
+  }
+  ASSIGN_OR_RETURN(std::vector<float> w, Floats(weight));
+  const std::vector<int64_t> dims(weight.dims().begin(), weight.dims().end());
+  const int rows = static_cast<int>(dims[0]);
+  const int cols = static_cast<int>(w.size() / rows);
+  absl::StatusOr<LowRankFactors> factors = Factorize(w, rows, cols, rank);
+  if (!factors.ok()) {
+    return absl::Status(factors.status().code(),
+                        absl::StrCat("layer '", layer, "': ", factors.status().message()));
+  }
+
+  FactorizedLayer result;
+  result.layer = layer;
+  result.op_type = node.op_type();
+  result.rows = rows;
+  result.cols = cols;
+  result.rank = rank;
+  result.weights_before = static_cast<int64_t>(rows) * cols;
+  result.weights_after = FactorizedParameters(rows, cols, rank);
+  double error = 0.0, norm = 0.0;
+  for (int i = 0; i < rows; ++i) {
+    for (int j = 0; j < cols; ++j) {
+      double product = 0.0;
+      for (int k = 0; k < rank; ++k) {
+        product += double{factors->left[i * rank + k]} * factors->right[k * cols + j];
+      }
+      const double x = w[static_cast<size_t>(i) * cols + j];
+      error += (x - product) * (x - product);
+      norm += x * x;
+    }
+  }
+  result.relative_error = norm > 0 ? std::sqrt(error / norm) : 0.0;
+
+  const std::string right_name = layer + ".weight_right";
+  const std::string left_name = layer + ".weight_left";
+  const std::string middle = layer + ".low_rank";
+  std::vector<int64_t> right_dims = {rank, cols};
+  std::vector<int64_t> left_dims = {rows, rank};
+  if (!gemm) {
+    right_dims = {rank, dims[1], dims[2], dims[3]};
+    left_dims = {rows, rank, 1, 1};
+  }
+  SetFloats(*graph.mutable_initializer(initializer_index), right_name, right_dims,
+            factors->right);
+  SetFloats(*graph.add_initializer(), left_name, left_dims, factors->left);
+
+  // First: the input through R, no bias; every attribute but alpha/beta (Gemm)
+  // keeps its meaning there (transA, strides, pads, dilations, kernel_shape).
+  onnx::NodeProto first;
+  first.set_op_type(node.op_type());
+  first.set_name(node.name() + "/right");
+  first.add_input(node.input(0));
+  first.add_input(right_name);
+  first.add_output(middle);
+  for (const onnx::AttributeProto& attribute : node.attribute()) {
+    if (attribute.name() != "alpha" && attribute.name() != "beta") *first.add_attribute() = attribute;
+  }
+  if (!gemm) {
+    for (onnx::AttributeProto& attribute : *first.mutable_attribute()) {
+      if (attribute.name() == "kernel_shape") {
+        attribute.clear_ints();
+        attribute.add_ints(dims[2]);
+        attribute.add_ints(dims[3]);
+      }
+    }
+  }
+  // Second: L and the bias, to the original output.
+  onnx::NodeProto second;
+  second.set_op_type(node.op_type());
+  second.set_name(node.name() + "/left");
+  second.add_input(middle);
+  second.add_input(left_name);
+  if (node.input_size() >= 3) second.add_input(node.input(2));
+  for (const std::string& output : node.output()) second.add_output(output);
+  if (gemm) {
+    for (const onnx::AttributeProto& attribute : node.attribute()) {
+      if (attribute.name() == "alpha" || attribute.name() == "beta" ||
+          attribute.name() == "transB") {
+        *second.add_attribute() = attribute;
+      }
+    }
+  } else {
+    onnx::AttributeProto* kernel = second.add_attribute();
+    kernel->set_name("kernel_shape");
+    kernel->set_type(onnx::AttributeProto::INTS);
+    kernel->add_ints(1);
+    kernel->add_ints(1);
+  }
+  SplitNode(graph, node_index, std::move(first), std::move(second));
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<FactorizedLayer>> FactorizeOnnxLayers(
+    onnx::ModelProto& model, const std::map<std::string, int>& ranks) {
+  // On a copy: an error in the third layer must not leave two factorised.
+  onnx::ModelProto factorized = model;
+  std::vector<FactorizedLayer> layers;
+  for (const auto& [layer, rank] : ranks) {
+    ASSIGN_OR_RETURN(FactorizedLayer result, FactorizeLayer(factorized, layer, rank));
+    layers.push_back(std::move(result));
+  }
+  model = std::move(factorized);
+  return layers;
+}
+
+}  // namespace edgecompress::lowrank
