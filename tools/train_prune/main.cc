@@ -23,6 +23,7 @@
 #include "tools/status/status_macros.h"
 #include "metrics/metrics_run.h"
 #include "tools/io/directory.h"
+#include "lowrank/factorization.h"
 #include "tools/train_prune/pipeline.h"
 
 ABSL_FLAG(std::string, model, "lenet5",
@@ -95,6 +96,12 @@ ABSL_FLAG(int, cluster, 0,
           "Share this many values per conv and linear weight tensor from --cluster_start_epoch "
           "on, and train the centroids (Deep Compression); 0: off. After pruning has ended.");
 ABSL_FLAG(int, cluster_start_epoch, 0, "First epoch of weight clustering.");
+ABSL_FLAG(std::vector<std::string>, low_rank, {},
+          "Train these layers at low rank and export them factorised, e.g. fc1:4x "
+          "(parameters / 4), conv2:rank=8 or fc1:energy=0.95 (lowrank/factorization.h). "
+          "Not with pruning, low-bit training or clustering.");
+ABSL_FLAG(int, low_rank_start_epoch, 0,
+          "First epoch of low-rank training; the rank is chosen from the weights then.");
 ABSL_FLAG(std::string, bench_engine, "none",
           "After training, measure model.onnx's batch-1 latency on the inference runtime: "
           "none, dense, sparse or auto (tools/bench's engines; needs --output_dir). The result's "
@@ -181,6 +188,20 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
     }
   }
   config.low_bit_start_epoch = absl::GetFlag(FLAGS_low_bit_start_epoch);
+  for (const std::string& entry : absl::GetFlag(FLAGS_low_rank)) {
+    const std::vector<std::string> parts = absl::StrSplit(entry, absl::MaxSplits(':', 1));
+    if (parts.size() != 2 || parts[0].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--low_rank entry '", entry, "' is not <layer>:<rule>"));
+    }
+    absl::StatusOr<lowrank::RankRule> rule = lowrank::ParseRankRule(parts[1]);
+    if (!rule.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--low_rank entry '", entry, "': ", rule.status().message()));
+    }
+    config.low_rank[parts[0]] = *rule;
+  }
+  config.low_rank_start_epoch = absl::GetFlag(FLAGS_low_rank_start_epoch);
   config.cluster = absl::GetFlag(FLAGS_cluster);
   config.cluster_start_epoch = absl::GetFlag(FLAGS_cluster_start_epoch);
   if (config.cluster < 0) return absl::InvalidArgumentError("--cluster must be >= 0");
@@ -297,6 +318,8 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
       {"low_bit", absl::StrJoin(absl::GetFlag(FLAGS_low_bit), ",")},
       {"low_bit_from", absl::GetFlag(FLAGS_low_bit_from)},
       {"low_bit_start_epoch", absl::StrCat(config.low_bit_start_epoch)},
+      {"low_rank", absl::StrJoin(absl::GetFlag(FLAGS_low_rank), ",")},
+      {"low_rank_start_epoch", absl::StrCat(config.low_rank_start_epoch)},
       {"cluster", absl::StrCat(config.cluster)},
       {"cluster_start_epoch", absl::StrCat(config.cluster_start_epoch)},
   };

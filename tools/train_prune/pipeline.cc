@@ -33,6 +33,8 @@
 #include "training/checkpoint.h"
 #include "clustering/cluster_callback.h"
 #include "intrinsic_dim/bit_allocation.h"
+#include "lowrank/low_rank_callback.h"
+#include "lowrank/onnx_factorize.h"
 #include "quantization/low_bit_callback.h"
 #include "training/onnx/onnx_export.h"
 #include "training/onnx/onnx_file.h"
@@ -453,6 +455,37 @@ absl::Status WritePlots(const std::string& dir, const std::vector<MetricValues>&
   return absl::OkStatus();
 }
 
+// The layers' ranks and what they save; parameters_after is the model's
+// count with each chosen weight replaced by its two factors.
+nlohmann::json LowRankJson(const lowrank::LowRankCallback& low_rank, int64_t parameters) {
+  nlohmann::json layers = nlohmann::json::array();
+  int64_t saved = 0;
+  for (const lowrank::LowRankCallback::Layer& layer : low_rank.layers()) {
+    const int64_t before = static_cast<int64_t>(layer.rows) * layer.cols;
+    const int64_t after = lowrank::FactorizedParameters(layer.rows, layer.cols, layer.rank);
+    double energy = 0.0, kept = 0.0;
+    for (size_t i = 0; i < layer.singular_values.size(); ++i) {
+      energy += layer.singular_values[i] * layer.singular_values[i];
+      if (static_cast<int>(i) < layer.rank) kept += layer.singular_values[i] * layer.singular_values[i];
+    }
+    if (layer.rank > 0) saved += before - after;
+    layers.push_back({{"layer", layer.name},
+                      {"rule", lowrank::RankRuleToString(layer.rule)},
+                      {"rows", layer.rows},
+                      {"cols", layer.cols},
+                      {"rank", layer.rank},
+                      {"weights_before", before},
+                      {"weights_after", layer.rank > 0 ? after : before},
+                      {"compression", layer.rank > 0 ? static_cast<double>(before) / after : 1.0},
+                      {"energy_kept_at_start", energy > 0 ? kept / energy : 1.0}});
+  }
+  return {{"start_epoch", low_rank.start_epoch()},
+          {"active", low_rank.active()},
+          {"layers", std::move(layers)},
+          {"parameters_before", parameters},
+          {"parameters_after", parameters - saved}};
+}
+
 // The low-bit layers and the thesis's memory reduction, 32 sum P / sum P b,
 // over every conv and linear layer (weights and biases; others at 32 bits).
 absl::StatusOr<nlohmann::json> LowBitJson(const quantization::LowBitCallback& low_bit,
@@ -586,7 +619,13 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
       }
     }
   }
-  if (!trains && (config.resume || prunes || !config.low_bit.empty() || config.cluster > 0)) {
+  if (!config.low_rank.empty() && (prunes || !config.low_bit.empty() || config.cluster > 0)) {
+    // The projection would fill pruned zeros and move quantized or shared values.
+    return absl::InvalidArgumentError(
+        "low-rank training cannot be combined with pruning, low-bit training or clustering yet");
+  }
+  if (!trains && (config.resume || prunes || !config.low_bit.empty() || config.cluster > 0 ||
+                  !config.low_rank.empty())) {
     return absl::InvalidArgumentError(
         "with 0 epochs train_prune only evaluates (and analyses) a model: no pruning, no resume");
   }
@@ -618,6 +657,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   Pruners pruners;
   std::unique_ptr<quantization::LowBitCallback> low_bit;
   std::unique_ptr<clustering::ClusterCallback> clusters;
+  std::unique_ptr<lowrank::LowRankCallback> low_rank;
   training::TrainResult trained;
   const bool augment = config.augment.value_or(data.train.channels == 3);
   if (trains) {
@@ -643,6 +683,11 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
                                      *model, kernels, config.cluster, config.cluster_start_epoch));
       // After the pruning callbacks: masks first, then the tie to centroids.
       callbacks.push_back(clusters.get());
+    }
+    if (!config.low_rank.empty()) {
+      ASSIGN_OR_RETURN(low_rank, lowrank::LowRankCallback::Create(*model, config.low_rank,
+                                                                 config.low_rank_start_epoch));
+      callbacks.push_back(low_rank.get());
     }
     callbacks.push_back(&epoch_log);
     ASSIGN_OR_RETURN(std::unique_ptr<training::BatchSource> batches,
@@ -694,6 +739,14 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     if (log != nullptr) {
       std::fprintf(log, "low-bit weights: memory reduction %.2fx over conv and linear layers\n",
                    result["low_bit"]["memory_reduction"].get<double>());
+    }
+  }
+  if (low_rank != nullptr) {
+    result["low_rank"] = LowRankJson(*low_rank, training::CountParameters(*model));
+    if (log != nullptr) {
+      std::fprintf(log, "low-rank layers: %lld parameters (from %lld)\n",
+                   static_cast<long long>(result["low_rank"]["parameters_after"].get<int64_t>()),
+                   static_cast<long long>(result["low_rank"]["parameters_before"].get<int64_t>()));
     }
   }
   result["ruined"] = trained.ruined;
@@ -757,7 +810,20 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     }
     RETURN_IF_ERROR(WritePlots(dir, trained.history, pruners.target_sparsity, options.epochs));
     const std::string onnx_path = dir + "/model.onnx";
-    ASSIGN_OR_RETURN(const onnx::ModelProto trained_onnx, training::ExportOnnx(*model));
+    ASSIGN_OR_RETURN(onnx::ModelProto trained_onnx, training::ExportOnnx(*model));
+    if (low_rank != nullptr && low_rank->active()) {
+      std::map<std::string, int> ranks;
+      for (const lowrank::LowRankCallback::Layer& layer : low_rank->layers()) {
+        ranks[layer.name] = layer.rank;
+      }
+      ASSIGN_OR_RETURN(const std::vector<lowrank::FactorizedLayer> factorized,
+                       lowrank::FactorizeOnnxLayers(trained_onnx, ranks));
+      for (const lowrank::FactorizedLayer& layer : factorized) {
+        // Exact up to float rounding: training kept the weight at this rank.
+        result["low_rank"]["onnx_relative_error"][layer.layer] = layer.relative_error;
+      }
+      RETURN_IF_ERROR(training::CheckOnnxModel(trained_onnx));
+    }
     RETURN_IF_ERROR(training::WriteOnnxFile(thinned.has_value() ? thinned->onnx : trained_onnx,
                                             onnx_path));
     struct stat info;

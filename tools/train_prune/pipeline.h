@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "lowrank/factorization.h"
 #include "nlohmann/json.hpp"
 #include "pruning/gradual_pruning_callback.h"
 #include "tools/bench/benchmark_runner.h"
@@ -106,6 +107,13 @@ struct TrainPruneConfig {
   // with AC/DC, whose masks keep changing.
   int cluster = 0;
   int cluster_start_epoch = 0;
+  // Low-rank factorisation trained in (lowrank/low_rank_callback.h): from
+  // `low_rank_start_epoch` each named layer's weight is kept at the rank its
+  // rule gives, and model.onnx has the layer split into its two factors
+  // (lowrank/onnx_factorize.h). Not combined with pruning, low-bit training
+  // or clustering.
+  std::map<std::string, lowrank::RankRule> low_rank;
+  int low_rank_start_epoch = 0;
   // Step 7 with this engine (needs output_dir).
   std::optional<bench::Engine> bench_engine;
   int bench_threads = 1;
