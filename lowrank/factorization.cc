@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <Eigen/Core>
+#include <Eigen/QR>
 #include <Eigen/SVD>
 
 #include "absl/strings/numbers.h"
@@ -157,6 +158,42 @@ absl::Status ProjectToRank(absl::Span<float> weight, int rows, int cols, int ran
   Eigen::Map<RowMajorMatrixXf>(weight.data(), rows, cols) =
       Eigen::Map<const RowMajorMatrixXf>(factors.left.data(), rows, rank) *
       Eigen::Map<const RowMajorMatrixXf>(factors.right.data(), rank, cols);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The thin Q of a tall matrix's QR: orthonormal columns spanning its columns.
+Eigen::MatrixXf Orthonormalize(const Eigen::MatrixXf& m) {
+  const Eigen::HouseholderQR<Eigen::MatrixXf> qr(m);
+  return qr.householderQ() * Eigen::MatrixXf::Identity(m.rows(), m.cols());
+}
+
+}  // namespace
+
+absl::StatusOr<RankProjector> RankProjector::Create(absl::Span<float> weight, int rows, int cols,
+                                                    int rank) {
+  RETURN_IF_ERROR(CheckShape(weight.size(), rows, cols));
+  RETURN_IF_ERROR(CheckRank(rank, rows, cols));
+  const Eigen::BDCSVD<Eigen::MatrixXd> svd = Svd(weight, rows, cols, /*vectors=*/true);
+  const Eigen::VectorXd s = svd.singularValues().head(rank);
+  Eigen::Map<RowMajorMatrixXf>(weight.data(), rows, cols) =
+      (svd.matrixU().leftCols(rank) * s.asDiagonal() * svd.matrixV().leftCols(rank).transpose())
+          .cast<float>();
+  std::vector<float> basis(static_cast<size_t>(cols) * rank);
+  Eigen::Map<RowMajorMatrixXf>(basis.data(), cols, rank) =
+      svd.matrixV().leftCols(rank).cast<float>();
+  return RankProjector(rows, cols, rank, std::move(basis));
+}
+
+absl::Status RankProjector::Project(absl::Span<float> weight) {
+  RETURN_IF_ERROR(CheckShape(weight.size(), rows_, cols_));
+  Eigen::Map<RowMajorMatrixXf> w(weight.data(), rows_, cols_);
+  Eigen::Map<RowMajorMatrixXf> basis(basis_.data(), cols_, rank_);
+  const Eigen::MatrixXf u = Orthonormalize(w * basis);  // rows x rank
+  const Eigen::MatrixXf wtu = w.transpose() * u;         // cols x rank: (U^T W)^T
+  w = u * wtu.transpose();
+  basis = Orthonormalize(wtu);
   return absl::OkStatus();
 }
 

@@ -71,6 +71,32 @@ absl::StatusOr<LowRankFactors> Factorize(absl::Span<const float> weight, int row
 // projection of projected-gradient training). Same errors as Factorize.
 absl::Status ProjectToRank(absl::Span<float> weight, int rows, int cols, int rank);
 
+// Projection onto rank r for training, where W moves a little between calls:
+// one step of block power (subspace) iteration warm-started from the right
+// singular subspace B [cols x rank] of the previous call,
+//   U = orth(W B);   W <- U U^T W;   B <- orth(W^T U),
+// O(rows * cols * rank) instead of an SVD (LeNet-5's fc1 at rank 23: ~20x
+// cheaper). W always ends at rank <= r exactly; it is the best rank-r
+// approximation when B spans W's top right singular subspace, which one
+// step per SGD update tracks (the test bounds the excess over Eckart-Young).
+class RankProjector {
+ public:
+  // Projects `weight` exactly (ProjectToRank, one SVD) and keeps its right
+  // singular subspace. Same errors as Factorize.
+  static absl::StatusOr<RankProjector> Create(absl::Span<float> weight, int rows, int cols,
+                                              int rank);
+  // One tracking step on `weight` (same shape as at Create); kInvalidArgument
+  // for another size.
+  absl::Status Project(absl::Span<float> weight);
+  int rank() const { return rank_; }
+
+ private:
+  RankProjector(int rows, int cols, int rank, std::vector<float> basis)
+      : rows_(rows), cols_(cols), rank_(rank), basis_(std::move(basis)) {}
+  int rows_, cols_, rank_;
+  std::vector<float> basis_;  // cols x rank, row-major, orthonormal columns
+};
+
 // rank * (rows + cols): the factors' parameter count.
 inline int64_t FactorizedParameters(int rows, int cols, int rank) {
   return static_cast<int64_t>(rank) * (rows + cols);

@@ -40,17 +40,19 @@ absl::Status LowRankCallback::Project() {
   torch::NoGradGuard no_grad;
   for (Layer& layer : layers_) {
     absl::Span<float> w(layer.weight.data_ptr<float>(), layer.weight.numel());
-    if (layer.rank == 0) {
-      ASSIGN_OR_RETURN(layer.singular_values, SingularValues(w, layer.rows, layer.cols));
-      absl::StatusOr<int> rank =
-          ChooseRank(layer.rule, layer.singular_values, layer.rows, layer.cols);
-      if (!rank.ok()) {
-        return absl::Status(rank.status().code(),
-                            absl::StrCat(layer.name, ": ", rank.status().message()));
-      }
-      layer.rank = *rank;
+    if (layer.projector.has_value()) {
+      RETURN_IF_ERROR(layer.projector->Project(w));
+      continue;
     }
-    RETURN_IF_ERROR(ProjectToRank(w, layer.rows, layer.cols, layer.rank));
+    ASSIGN_OR_RETURN(layer.singular_values, SingularValues(w, layer.rows, layer.cols));
+    absl::StatusOr<int> rank =
+        ChooseRank(layer.rule, layer.singular_values, layer.rows, layer.cols);
+    if (!rank.ok()) {
+      return absl::Status(rank.status().code(),
+                          absl::StrCat(layer.name, ": ", rank.status().message()));
+    }
+    layer.rank = *rank;
+    ASSIGN_OR_RETURN(layer.projector, RankProjector::Create(w, layer.rows, layer.cols, layer.rank));
   }
   return absl::OkStatus();
 }
