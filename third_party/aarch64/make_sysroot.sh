@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Makes the aarch64 sysroot that --config=aarch64 compiles and links against:
-# Debian bookworm's arm64 builds of the libraries inference/ and tools/bench
-# need, unpacked into a folder outside the source tree.
+# Debian bookworm's arm64 builds of the libraries in third_party/ (LibTorch
+# aside) with their runtime dependencies, unpacked into a folder outside the
+# source tree.
 #
-#   third_party/aarch64/make_sysroot.sh [SYSROOT]   # default /opt/edgecompress/aarch64-sysroot
+#   third_party/aarch64/make_sysroot.sh [SYSROOT]
+#
+# The default SYSROOT is AARCH64_SYSROOT of sysroot.bzl, where the toolchain
+# and the qemu wrapper look; another folder is for inspection only.
 #
 # Packages are fetched with `apt-get download` and unpacked with `dpkg -x`,
 # never installed: `apt-get install <pkg>:arm64` beside the amd64 packages
 # makes apt remove libtorch-dev and libxnnpack-dev (their pthreadpool
 # conflicts). The C and C++ runtimes come from the cross compiler's own
-# packages (g++-aarch64-linux-gnu), so the dependency walk stops there.
+# packages (g++-aarch64-linux-gnu), so those are left out.
 #
-# Reproducible and idempotent: the arm64 versions must equal the installed
-# amd64 ones (the headers are shared), and a stamp listing every package and
-# version makes a second run with nothing changed a no-op.
+# Reproducible and idempotent: the arm64 -dev packages must have the upstream
+# versions of the installed amd64 ones (the build sees the same headers), and
+# a stamp listing every package and version makes a second run with nothing
+# changed a no-op.
 set -euo pipefail
 
 SYSROOT=${1:-/opt/edgecompress/aarch64-sysroot}
@@ -34,8 +39,8 @@ ROOTS=(
 # behind libgtest-dev): no :arm64 suffix.
 declare -A ARCH_INDEPENDENT=([googletest]=1 [nlohmann-json3-dev]=1 [libeigen3-dev]=1)
 
-# Provided by the cross toolchain under /usr/aarch64-linux-gnu (or not needed
-# to link): neither unpacked nor walked into.
+# Provided by the cross toolchain under /usr/aarch64-linux-gnu, or pulled in
+# only by libc6-dev (not needed to link): left out of the sysroot.
 declare -A TOOLCHAIN_PACKAGES=()
 for name in libc6 libc6-dev libgcc-s1 libstdc++6 gcc-12-base linux-libc-dev libc-dev-bin \
             libcrypt1 libcrypt-dev libnsl2 libnsl-dev libtirpc3 libtirpc-dev libtirpc-common \
