@@ -33,6 +33,7 @@ constexpr absl::string_view kConstant = "!ConstantPruningModifier";
 constexpr absl::string_view kAcDc = "!ACDCPruningModifier";
 constexpr absl::string_view kFilter = "!FilterPruningModifier";
 constexpr absl::string_view kQuantization = "!QuantizationModifier";
+constexpr absl::string_view kLowRank = "!LowRankModifier";
 
 bool IsIdentifier(absl::string_view name) {
   if (name.empty() || absl::ascii_isdigit(name[0])) return false;
@@ -608,10 +609,22 @@ absl::Status Parser::ReadModifier(const YAML::Node& node, int index) {
           node, absl::StrCat(tag, " start_epoch must be >= 0, got ", quantization.start_epoch));
     }
     recipe_.quantization = quantization;
+  } else if (tag == kLowRank) {
+    RETURN_IF_ERROR(CheckKeys(node, tag, {"params", "exclude", "rank", "start_epoch"}));
+    LowRankModifier low_rank{where};
+    ASSIGN_OR_RETURN(low_rank.params, ReadParams(node, tag));
+    ASSIGN_OR_RETURN(const YAML::Node rank, Required(node, tag, "rank"));
+    ASSIGN_OR_RETURN(low_rank.rank, String(rank, absl::StrCat(tag, " rank")));
+    ASSIGN_OR_RETURN(low_rank.start_epoch, EpochField(node, tag, "start_epoch", 0));
+    if (low_rank.start_epoch < 0) {
+      return ErrorAt(node,
+                     absl::StrCat(tag, " start_epoch must be >= 0, got ", low_rank.start_epoch));
+    }
+    recipe_.low_rank.push_back(std::move(low_rank));
   } else {
     return ErrorAt(node, absl::StrCat("unknown modifier ", tag, " (known: ",
                                       absl::StrJoin({kEpochRange, kLearningRate, kGmp, kConstant,
-                                                     kAcDc, kFilter, kQuantization},
+                                                     kAcDc, kFilter, kQuantization, kLowRank},
                                                     ", "),
                                       ")"));
   }
@@ -663,6 +676,9 @@ absl::Status Parser::Finish(const YAML::Node& root) {
   if (recipe_.quantization.has_value()) {
     checks.push_back(CheckEpoch(recipe_.quantization->where.line, kQuantization, "start_epoch",
                                 recipe_.quantization->start_epoch));
+  }
+  for (const LowRankModifier& m : recipe_.low_rank) {
+    checks.push_back(CheckEpoch(m.where.line, kLowRank, "start_epoch", m.start_epoch));
   }
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;
@@ -813,6 +829,13 @@ std::string RecipeToYaml(const Recipe& recipe) {
     WriteField(b, "start_epoch", absl::StrCat(recipe.quantization->start_epoch));
     WriteField(b, "bits", absl::StrCat(recipe.quantization->bits));
     blocks.emplace_back(recipe.quantization->where.index, b);
+  }
+  for (const LowRankModifier& m : recipe.low_rank) {
+    std::string b = absl::StrCat("  - ", kLowRank, "\n");
+    WriteParams(b, m.params);
+    WriteField(b, "rank", absl::StrCat("'", m.rank, "'"));
+    WriteField(b, "start_epoch", absl::StrCat(m.start_epoch));
+    blocks.emplace_back(m.where.index, b);
   }
   std::stable_sort(blocks.begin(), blocks.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -49,6 +49,11 @@
 //   !QuantizationModifier     start_epoch, bits [8] in [2, 8]. Carried for
 //                             quantization-aware training; nothing here
 //                             applies it. At most one.
+//   !LowRankModifier          params, exclude [], rank (a rule for each
+//                             selected layer: "4x", "rank=8", "energy=0.95";
+//                             lowrank/factorization.h parses it), start_epoch
+//                             [0]. Carried for train_prune --low_rank; the
+//                             rule's text is checked where it is applied.
 //
 // Conventions:
 //   - Epochs are whole numbers (40 or 40.0); SparseML's fractional epochs are
@@ -160,6 +165,13 @@ struct QuantizationModifier {
   int bits = 8;
 };
 
+struct LowRankModifier {
+  RecipeLocation where;
+  ParamSelection params;
+  std::string rank;  // the rule's text, e.g. "4x"
+  int64_t start_epoch = 0;
+};
+
 struct RecipeVariable {
   std::string name;
   std::string value;        // the scalar text used
@@ -177,6 +189,7 @@ struct Recipe {
   std::vector<AcDcModifier> acdc;
   std::vector<FilterPruningModifier> filters;
   std::optional<QuantizationModifier> quantization;
+  std::vector<LowRankModifier> low_rank;
 };
 
 struct RecipeLoadOptions {

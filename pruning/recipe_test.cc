@@ -107,6 +107,7 @@ modifiers:
   - !ConstantPruningModifier {params: [conv2], sparsity: 0.5, start_epoch: 3}
   - !FilterPruningModifier {params: [conv1], sparsity: 0.5, epoch: 4, thinning: false}
   - !QuantizationModifier {start_epoch: 25, bits: 4}
+  - !LowRankModifier {params: ['fc3'], rank: 4x, start_epoch: 26}
 )yaml";
 
 TEST(RecipeTest, ReadsEveryModifier) {
@@ -145,6 +146,10 @@ TEST(RecipeTest, ReadsEveryModifier) {
   ASSERT_TRUE(recipe->quantization.has_value());
   EXPECT_EQ(recipe->quantization->start_epoch, 25);
   EXPECT_EQ(recipe->quantization->bits, 4);
+  ASSERT_EQ(recipe->low_rank.size(), 1u);
+  EXPECT_THAT(recipe->low_rank[0].params.patterns, ElementsAre("fc3"));
+  EXPECT_EQ(recipe->low_rank[0].rank, "4x");
+  EXPECT_EQ(recipe->low_rank[0].start_epoch, 26);
   ASSERT_EQ(recipe->variables.size(), 2u);
   EXPECT_EQ(recipe->variables[1].name, "target");
   EXPECT_EQ(recipe->variables[1].value, "0.8");
@@ -425,6 +430,7 @@ TEST(RecipeTest, ShippedRecipesLoadAgainstTheirModels) {
       {"resnet20_cifar10_gmp.yaml", &resnet20},     {"resnet50_cifar100_gmp95.yaml", &resnet50},
       {"resnet56_cifar10_filters.yaml", &resnet56}, {"lenet5_fashion_mnist_acdc90.yaml", &lenet},
       {"lenet5_fashion_mnist_filters50.yaml", &lenet},
+      {"lenet5_fashion_mnist_lowrank_fc1_4x.yaml", &lenet},
   };
   for (const auto& r : kRecipes) {
     SCOPED_TRACE(r.file);

@@ -3,7 +3,8 @@
 # trains one epoch dense, then one with fc1 kept at the rank of a 4x
 # compression (23: 23 * (120 + 400) = 11,960 <= 48,000 / 4) and conv2 at
 # rank 4; model.onnx has both split into their factors and runs on the
-# inference runtime (--bench_engine). Bad rules fail in one line, exit 2.
+# inference runtime (--bench_engine). A recipe's !LowRankModifier does the
+# same. Bad rules fail in one line, exit 2.
 set -euo pipefail
 
 train_prune="$TEST_SRCDIR/edgecompress/tools/train_prune/train_prune"
@@ -36,6 +37,23 @@ assert r["bench"]["latency_median_ms"] > 0, r["bench"]
 print("low-rank:", r["after"]["test_top1"], lr["parameters_before"], "->", lr["parameters_after"])
 PY
 
+# The same through a recipe: a !LowRankModifier selects the layers.
+cat >"$tmp/low_rank.yaml" <<'YAML'
+version: 1
+modifiers:
+  - !EpochRangeModifier {start_epoch: 0, end_epoch: 2}
+  - !LowRankModifier {params: ['fc[12]'], rank: 'rank=5', start_epoch: 1}
+YAML
+"$train_prune" --data_dir="$data_dir" --sparsity=0 --threads=2 --recipe="$tmp/low_rank.yaml" \
+  --out="$tmp/recipe.json" 2>"$tmp/recipe.stderr" ||
+  fail "train_prune --recipe with !LowRankModifier exited $?: $(tail -3 "$tmp/recipe.stderr")"
+/usr/bin/python3 - "$tmp/recipe.json" <<'PY' || fail "low-rank recipe result"
+import json, sys
+lr = json.load(open(sys.argv[1]))["low_rank"]
+assert lr["active"] and lr["start_epoch"] == 1, lr
+assert {(l["layer"], l["rank"], l["rule"]) for l in lr["layers"]} == {("fc1", 5, "rank=5"), ("fc2", 5, "rank=5")}, lr
+PY
+
 expect_bad_flag() {  # expect_bad_flag <substring> <flags...>
   local want="$1"; shift
   local rc=0
@@ -47,4 +65,6 @@ expect_bad_flag() {  # expect_bad_flag <substring> <flags...>
 expect_bad_flag "--low_rank entry 'fc1:4': rank rule '4' is none of" --low_rank=fc1:4
 expect_bad_flag "no layer 'fc9'" --low_rank=fc9:4x
 expect_bad_flag "cannot be combined with pruning" --low_rank=fc1:4x --sparsity=0.5
+sed 's/rank=5/five/' "$tmp/low_rank.yaml" >"$tmp/bad_rank.yaml"
+expect_bad_flag "bad_rank.yaml:4: !LowRankModifier: rank rule 'five'" --recipe="$tmp/bad_rank.yaml"
 echo PASS

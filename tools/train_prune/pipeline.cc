@@ -199,9 +199,16 @@ std::vector<std::string> WeightNames(const pruning::ParamSelection& params) {
   return names;
 }
 
-// Applies a loaded recipe to the run: epochs, learning rate and pruning.
+// The layers trained at low rank, from --low_rank or a !LowRankModifier.
+struct LowRankPlan {
+  std::map<std::string, lowrank::RankRule> rules;  // by layer name
+  int start_epoch = 0;
+};
+
+// Applies a loaded recipe to the run: epochs, learning rate, pruning and
+// low rank.
 absl::Status ApplyRecipe(const pruning::Recipe& recipe, training::TrainerOptions& options,
-                         PruningPlan& plan) {
+                         PruningPlan& plan, LowRankPlan& low_rank) {
   if (recipe.epochs.start_epoch != 0) {
     return absl::UnimplementedError(absl::StrFormat(
         "%s:%d: the epoch range must start at 0", recipe.source, recipe.epochs.where.line));
@@ -210,6 +217,27 @@ absl::Status ApplyRecipe(const pruning::Recipe& recipe, training::TrainerOptions
     return absl::UnimplementedError(
         absl::StrFormat("%s:%d: train_prune does not apply !QuantizationModifier yet",
                         recipe.source, recipe.quantization->where.line));
+  }
+  if (!recipe.low_rank.empty() && !low_rank.rules.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s:%d: give --low_rank or a !LowRankModifier, not both", recipe.source,
+                        recipe.low_rank.front().where.line));
+  }
+  for (const pruning::LowRankModifier& modifier : recipe.low_rank) {
+    absl::StatusOr<lowrank::RankRule> rule = lowrank::ParseRankRule(modifier.rank);
+    if (!rule.ok()) {
+      return absl::InvalidArgumentError(absl::StrFormat("%s:%d: !LowRankModifier: %s",
+                                                        recipe.source, modifier.where.line,
+                                                        rule.status().message()));
+    }
+    // One start for all: the callback turns every layer low-rank together.
+    if (modifier.start_epoch != recipe.low_rank.front().start_epoch) {
+      return absl::UnimplementedError(absl::StrFormat(
+          "%s:%d: every !LowRankModifier must have the same start_epoch", recipe.source,
+          modifier.where.line));
+    }
+    for (const std::string& layer : modifier.params.layers) low_rank.rules[layer] = *rule;
+    low_rank.start_epoch = static_cast<int>(modifier.start_epoch);
   }
   options.epochs = static_cast<int>(recipe.epochs.end_epoch);
   if (recipe.learning_rate.has_value()) options.lr_schedule = recipe.learning_rate->options;
@@ -580,6 +608,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   options.num_classes = data.train.num_classes;
   PruningPlan plan;
   if (config.pruning.has_value()) plan.gradual.push_back(*config.pruning);
+  LowRankPlan low_rank_plan{config.low_rank, config.low_rank_start_epoch};
   std::optional<pruning::Recipe> recipe;
   if (!config.recipe_path.empty()) {
     if (config.pruning.has_value()) {
@@ -589,7 +618,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     ASSIGN_OR_RETURN(recipe, pruning::ParseRecipe(text, {.source = config.recipe_path,
                                                          .overrides = config.recipe_overrides,
                                                          .graph = &graph}));
-    RETURN_IF_ERROR(ApplyRecipe(*recipe, options, plan));
+    RETURN_IF_ERROR(ApplyRecipe(*recipe, options, plan, low_rank_plan));
   }
   if (!config.dense_checkpoint.empty()) {
     RETURN_IF_ERROR(LoadWeights(config.dense_checkpoint, "dense checkpoint", *model));
@@ -619,13 +648,13 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
       }
     }
   }
-  if (!config.low_rank.empty() && (prunes || !config.low_bit.empty() || config.cluster > 0)) {
+  if (!low_rank_plan.rules.empty() && (prunes || !config.low_bit.empty() || config.cluster > 0)) {
     // The projection would fill pruned zeros and move quantized or shared values.
     return absl::InvalidArgumentError(
         "low-rank training cannot be combined with pruning, low-bit training or clustering yet");
   }
   if (!trains && (config.resume || prunes || !config.low_bit.empty() || config.cluster > 0 ||
-                  !config.low_rank.empty())) {
+                  !low_rank_plan.rules.empty())) {
     return absl::InvalidArgumentError(
         "with 0 epochs train_prune only evaluates (and analyses) a model: no pruning, no resume");
   }
@@ -684,9 +713,9 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
       // After the pruning callbacks: masks first, then the tie to centroids.
       callbacks.push_back(clusters.get());
     }
-    if (!config.low_rank.empty()) {
-      ASSIGN_OR_RETURN(low_rank, lowrank::LowRankCallback::Create(*model, config.low_rank,
-                                                                 config.low_rank_start_epoch));
+    if (!low_rank_plan.rules.empty()) {
+      ASSIGN_OR_RETURN(low_rank, lowrank::LowRankCallback::Create(*model, low_rank_plan.rules,
+                                                                 low_rank_plan.start_epoch));
       callbacks.push_back(low_rank.get());
     }
     callbacks.push_back(&epoch_log);
