@@ -78,8 +78,10 @@ absl::StatusOr<FactorizedLayer> FactorizeLayer(onnx::ModelProto& model, const st
     if (graph.initializer(i).name() == weight_name) initializer_index = i;
   }
   int node_index = -1;
+  int readers = 0;
   for (int i = 0; i < graph.node_size(); ++i) {
     const onnx::NodeProto& node = graph.node(i);
+    for (const std::string& input : node.input()) readers += input == weight_name;
     if ((node.op_type() == "Gemm" || node.op_type() == "Conv") && node.input_size() >= 2 &&
         node.input(1) == weight_name) {
       node_index = i;
@@ -88,6 +90,11 @@ absl::StatusOr<FactorizedLayer> FactorizeLayer(onnx::ModelProto& model, const st
   if (initializer_index < 0 || node_index < 0) {
     return absl::NotFoundError(absl::StrCat("layer '", layer, "': no initializer '", weight_name,
                                             "' read by a Gemm or Conv"));
+  }
+  if (readers != 1) {
+    // Replacing a shared weight would leave its other readers without it.
+    return absl::UnimplementedError(absl::StrCat("layer '", layer, "': '", weight_name,
+                                                 "' is read by ", readers, " inputs, not one"));
   }
   const onnx::NodeProto node = graph.node(node_index);
   const onnx::TensorProto& weight = graph.initializer(initializer_index);

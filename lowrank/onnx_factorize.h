@@ -14,7 +14,7 @@
 // the intermediate value is "<layer>.low_rank".
 //
 // Supported: Gemm with transB = 1 (alpha, beta and transA kept), Conv with
-// group 1. Anything else is an error naming the layer, and the model is then
+// group 1, each the only reader of its weight. Anything else is an error naming the layer, and the model is then
 // left unchanged. Cost: one SVD per layer.
 #ifndef EDGECOMPRESS_LOWRANK_ONNX_FACTORIZE_H_
 #define EDGECOMPRESS_LOWRANK_ONNX_FACTORIZE_H_
@@ -43,7 +43,8 @@ struct FactorizedLayer {
 // Factorises each layer of `ranks` (layer name -> rank) in `model`.
 // kNotFound for a layer without a "<layer>.weight" initializer read by a
 // Gemm or Conv; kInvalidArgument for a rank out of range or a weight that is
-// not FLOAT; kUnimplemented for a transB = 0 Gemm or a grouped Conv.
+// not FLOAT; kUnimplemented for a transB = 0 Gemm, a grouped Conv or a
+// weight other nodes read too.
 absl::StatusOr<std::vector<FactorizedLayer>> FactorizeOnnxLayers(
     onnx::ModelProto& model, const std::map<std::string, int>& ranks);
 

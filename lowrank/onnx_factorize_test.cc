@@ -114,6 +114,13 @@ TEST(OnnxFactorizeTest, ErrorsLeaveTheModelUnchanged) {
   EXPECT_THAT(FactorizeOnnxLayers(model, {{"fc", 7}}).status().message(),
               HasSubstr("layer 'fc': rank 7 is outside 1..6"));
   EXPECT_EQ(model.SerializeAsString(), before);
+  // A weight another node reads too (here an Identity) is not replaced.
+  onnx::NodeProto* reader = model.mutable_graph()->add_node();
+  reader->set_op_type("Identity");
+  reader->add_input("fc.weight");
+  reader->add_output("fc.weight.copy");
+  EXPECT_THAT(FactorizeOnnxLayers(model, {{"fc", 2}}).status().message(),
+              HasSubstr("'fc.weight' is read by 2 inputs, not one"));
 }
 
 }  // namespace
