@@ -1,7 +1,6 @@
 #include "lowrank/onnx_factorize.h"
 
 #include <cmath>
-#include <cstring>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -9,6 +8,7 @@
 #include "lowrank/factorization.h"
 #include "onnx/onnx_pb.h"
 #include "tools/status/status_macros.h"
+#include "training/onnx/float_tensor.h"
 
 namespace edgecompress::lowrank {
 namespace {
@@ -23,26 +23,6 @@ const onnx::AttributeProto* FindAttribute(const onnx::NodeProto& node, const std
 int64_t IntAttribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
   const onnx::AttributeProto* attribute = FindAttribute(node, name);
   return attribute == nullptr ? fallback : attribute->i();
-}
-
-absl::StatusOr<std::vector<float>> Floats(const onnx::TensorProto& tensor) {
-  if (tensor.data_type() != onnx::TensorProto::FLOAT) {
-    return absl::InvalidArgumentError(absl::StrCat("initializer '", tensor.name(),
-                                                   "' is not FLOAT (data_type ",
-                                                   tensor.data_type(), ")"));
-  }
-  int64_t n = 1;
-  for (int64_t d : tensor.dims()) n *= d;
-  std::vector<float> values(static_cast<size_t>(n));
-  if (tensor.has_raw_data() && tensor.raw_data().size() == values.size() * sizeof(float)) {
-    std::memcpy(values.data(), tensor.raw_data().data(), tensor.raw_data().size());
-  } else if (tensor.float_data_size() == n) {
-    values.assign(tensor.float_data().begin(), tensor.float_data().end());
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("initializer '", tensor.name(), "' holds no ", n, " floats"));
-  }
-  return values;
 }
 
 void SetFloats(onnx::TensorProto& tensor, const std::string& name, std::vector<int64_t> dims,
@@ -107,7 +87,9 @@ absl::StatusOr<FactorizedLayer> FactorizeLayer(onnx::ModelProto& model, const st
     return absl::UnimplementedError(
         absl::StrCat("layer '", layer, "': only a Conv with group 1 and a 4-D weight"));
   }
-  ASSIGN_OR_RETURN(std::vector<float> w, Floats(weight));
+  ASSIGN_OR_RETURN(std::vector<float> w,
+                   training::FloatTensorValues(
+                       weight, absl::StrCat("layer '", layer, "': initializer '", weight_name, "'")));
   const std::vector<int64_t> dims(weight.dims().begin(), weight.dims().end());
   const int rows = static_cast<int>(dims[0]);
   const int cols = static_cast<int>(w.size() / rows);

@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "quantization/affine.h"
 #include "tools/status/status_macros.h"
+#include "training/onnx/float_tensor.h"
 
 namespace edgecompress {
 namespace quantization {
@@ -44,30 +45,6 @@ const onnx::TensorProto* FindInitializer(const onnx::GraphProto& graph, const st
     if (t.name() == name) return &t;
   }
   return nullptr;
-}
-
-absl::StatusOr<std::vector<float>> Floats(const onnx::TensorProto& t, const std::string& what) {
-  if (t.data_type() != onnx::TensorProto::FLOAT) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is not FLOAT"));
-  }
-  size_t n = 1;
-  for (int64_t d : t.dims()) n *= static_cast<size_t>(d);
-  std::vector<float> values;
-  if (t.has_raw_data()) {
-    if (t.raw_data().size() != n * sizeof(float)) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " raw_data has ", t.raw_data().size(),
-                                                     " bytes for ", n, " floats"));
-    }
-    values.resize(n);
-    std::memcpy(values.data(), t.raw_data().data(), t.raw_data().size());
-  } else {
-    if (static_cast<size_t>(t.float_data_size()) != n) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " has ", t.float_data_size(),
-                                                     " floats for ", n, " elements"));
-    }
-    values.assign(t.float_data().begin(), t.float_data().end());
-  }
-  return values;
 }
 
 onnx::TensorProto MakeTensor(const std::string& name, int32_t data_type,
@@ -172,7 +149,7 @@ absl::StatusOr<FoldedModel> FoldBatchNorms(const onnx::ModelProto& model) {
             absl::StrCat(what, ": input '", bn.input(i), "' is not an initializer"));
       }
       ASSIGN_OR_RETURN(std::vector<float> values,
-                       Floats(*t, absl::StrCat(what, " input '", bn.input(i), "'")));
+                       training::FloatTensorValues(*t, absl::StrCat(what, " input '", bn.input(i), "'")));
       params.push_back(std::move(values));
     }
     const int64_t channels = weight->dims(0);
@@ -187,12 +164,12 @@ absl::StatusOr<FoldedModel> FoldBatchNorms(const onnx::ModelProto& model) {
     for (const onnx::AttributeProto& a : bn.attribute()) {
       if (a.name() == "epsilon") epsilon = a.f();
     }
-    ASSIGN_OR_RETURN(std::vector<float> w, Floats(*weight, absl::StrCat(NodeName(conv), " weight")));
+    ASSIGN_OR_RETURN(std::vector<float> w, training::FloatTensorValues(*weight, absl::StrCat(NodeName(conv), " weight")));
     std::vector<float> bias(channels, 0.0f);
     if (conv.input_size() > 2 && !conv.input(2).empty()) {
       const onnx::TensorProto* b_tensor = FindInitializer(graph, conv.input(2));
       if (b_tensor == nullptr) continue;
-      ASSIGN_OR_RETURN(bias, Floats(*b_tensor, absl::StrCat(NodeName(conv), " bias")));
+      ASSIGN_OR_RETURN(bias, training::FloatTensorValues(*b_tensor, absl::StrCat(NodeName(conv), " bias")));
       if (static_cast<int64_t>(bias.size()) != channels) {
         return absl::InvalidArgumentError(absl::StrCat(NodeName(conv), ": bias has ", bias.size(),
                                                        " values for ", channels, " channels"));
@@ -347,7 +324,7 @@ absl::StatusOr<onnx::ModelProto> QuantizeModel(
       const onnx::TensorProto* init = FindInitializer(*graph, name);
       if (init == nullptr || name.empty()) continue;  // computed weights stay float
       const std::string what = absl::StrCat(NodeName(*node), ": input '", name, "'");
-      ASSIGN_OR_RETURN(std::vector<float> values, Floats(*init, what));
+      ASSIGN_OR_RETURN(std::vector<float> values, training::FloatTensorValues(*init, what));
       std::vector<int64_t> dims(init->dims().begin(), init->dims().end());
       if (mode == PtqMode::kFp16) {
         std::vector<uint16_t> halves(values.size());

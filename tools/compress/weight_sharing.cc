@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "tools/status/status_macros.h"
+#include "training/onnx/float_tensor.h"
 
 namespace edgecompress::compress {
 namespace {
@@ -19,31 +19,6 @@ int64_t Elements(const onnx::TensorProto& tensor) {
   int64_t elements = 1;
   for (int64_t dim : tensor.dims()) elements *= dim;
   return elements;
-}
-
-// The values of a FLOAT initializer, from raw_data or float_data.
-absl::StatusOr<std::vector<float>> Floats(const onnx::TensorProto& tensor, const std::string& what) {
-  if (tensor.data_type() != onnx::TensorProto::FLOAT) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " '", tensor.name(), "' is not FLOAT (data_type ", tensor.data_type(), ")"));
-  }
-  const int64_t n = Elements(tensor);
-  std::vector<float> values(static_cast<size_t>(std::max<int64_t>(n, 0)));
-  if (tensor.has_raw_data()) {
-    if (tensor.raw_data().size() != values.size() * sizeof(float)) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " '", tensor.name(), "' has ",
-                                                     tensor.raw_data().size(),
-                                                     " bytes of raw_data for ", n, " floats"));
-    }
-    std::memcpy(values.data(), tensor.raw_data().data(), tensor.raw_data().size());
-  } else if (static_cast<int64_t>(tensor.float_data_size()) == n) {
-    values.assign(tensor.float_data().begin(), tensor.float_data().end());
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(what, " '", tensor.name(), "' has ",
-                                                   tensor.float_data_size(), " floats for dims of ",
-                                                   n));
-  }
-  return values;
 }
 
 }  // namespace
@@ -70,7 +45,9 @@ absl::StatusOr<WeightSharingResult> ShareWeights(const onnx::ModelProto& model,
     layer.op = node.op_type();
     layer.weight = node.input(1);
     const std::string what = absl::StrCat("node '", layer.name, "' (", layer.op, ") weight");
-    ASSIGN_OR_RETURN(std::vector<float> values, Floats(*weight->second, what));
+    ASSIGN_OR_RETURN(std::vector<float> values,
+                     training::FloatTensorValues(
+                         *weight->second, absl::StrCat(what, " '", weight->second->name(), "'")));
     for (int i = 2; i < node.input_size(); ++i) {
       if (const auto bias = initializers.find(node.input(i)); bias != initializers.end()) {
         layer.other_parameters += Elements(*bias->second);

@@ -1,0 +1,37 @@
+#include "training/onnx/float_tensor.h"
+
+#include <cstdint>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "onnx/onnx_pb.h"
+
+namespace edgecompress::training {
+
+absl::StatusOr<std::vector<float>> FloatTensorValues(const onnx::TensorProto& tensor,
+                                                     absl::string_view what) {
+  if (tensor.data_type() != onnx::TensorProto::FLOAT) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is not FLOAT (data_type ", tensor.data_type(), ")"));
+  }
+  int64_t n = 1;
+  for (int64_t d : tensor.dims()) n *= d;
+  if (n < 0) return absl::InvalidArgumentError(absl::StrCat(what, " has a negative dimension"));
+  std::vector<float> values(static_cast<size_t>(n));
+  if (tensor.has_raw_data()) {
+    if (tensor.raw_data().size() != values.size() * sizeof(float)) {
+      return absl::InvalidArgumentError(absl::StrCat(what, " has ", tensor.raw_data().size(),
+                                                     " bytes of raw_data for ", n, " floats"));
+    }
+    std::memcpy(values.data(), tensor.raw_data().data(), tensor.raw_data().size());
+  } else if (tensor.float_data_size() == n) {
+    values.assign(tensor.float_data().begin(), tensor.float_data().end());
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " has ", tensor.float_data_size(), " floats for dims of ", n));
+  }
+  return values;
+}
+
+}  // namespace edgecompress::training
