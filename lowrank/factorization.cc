@@ -153,14 +153,6 @@ absl::StatusOr<LowRankFactors> Factorize(absl::Span<const float> weight, int row
   return factors;
 }
 
-absl::Status ProjectToRank(absl::Span<float> weight, int rows, int cols, int rank) {
-  ASSIGN_OR_RETURN(LowRankFactors factors, Factorize(weight, rows, cols, rank));
-  Eigen::Map<RowMajorMatrixXf>(weight.data(), rows, cols) =
-      Eigen::Map<const RowMajorMatrixXf>(factors.left.data(), rows, rank) *
-      Eigen::Map<const RowMajorMatrixXf>(factors.right.data(), rank, cols);
-  return absl::OkStatus();
-}
-
 namespace {
 
 // The thin Q of a tall matrix's QR: orthonormal columns spanning its columns.
@@ -184,6 +176,11 @@ absl::StatusOr<RankProjector> RankProjector::Create(absl::Span<float> weight, in
   Eigen::Map<RowMajorMatrixXf>(basis.data(), cols, rank) =
       svd.matrixV().leftCols(rank).cast<float>();
   return RankProjector(rows, cols, rank, std::move(basis));
+}
+
+absl::Status ProjectToRank(absl::Span<float> weight, int rows, int cols, int rank) {
+  // The projector's first projection is the exact one; its basis is not needed.
+  return RankProjector::Create(weight, rows, cols, rank).status();
 }
 
 absl::Status RankProjector::Project(absl::Span<float> weight) {
