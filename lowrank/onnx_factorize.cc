@@ -9,21 +9,10 @@
 #include "onnx/onnx_pb.h"
 #include "tools/status/status_macros.h"
 #include "training/onnx/float_tensor.h"
+#include "training/onnx/node_attributes.h"
 
 namespace edgecompress::lowrank {
 namespace {
-
-const onnx::AttributeProto* FindAttribute(const onnx::NodeProto& node, const std::string& name) {
-  for (const onnx::AttributeProto& attribute : node.attribute()) {
-    if (attribute.name() == name) return &attribute;
-  }
-  return nullptr;
-}
-
-int64_t IntAttribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
-  const onnx::AttributeProto* attribute = FindAttribute(node, name);
-  return attribute == nullptr ? fallback : attribute->i();
-}
 
 void SetFloats(onnx::TensorProto& tensor, const std::string& name, std::vector<int64_t> dims,
                const std::vector<float>& values) {
@@ -79,11 +68,11 @@ absl::StatusOr<FactorizedLayer> FactorizeLayer(onnx::ModelProto& model, const st
   const onnx::NodeProto node = graph.node(node_index);
   const onnx::TensorProto& weight = graph.initializer(initializer_index);
   const bool gemm = node.op_type() == "Gemm";
-  if (gemm && (weight.dims_size() != 2 || IntAttribute(node, "transB", 0) != 1)) {
+  if (gemm && (weight.dims_size() != 2 || training::IntAttribute(node, "transB", 0) != 1)) {
     return absl::UnimplementedError(
         absl::StrCat("layer '", layer, "': only a Gemm with transB = 1 and a 2-D weight"));
   }
-  if (!gemm && (weight.dims_size() != 4 || IntAttribute(node, "group", 1) != 1)) {
+  if (!gemm && (weight.dims_size() != 4 || training::IntAttribute(node, "group", 1) != 1)) {
     return absl::UnimplementedError(
         absl::StrCat("layer '", layer, "': only a Conv with group 1 and a 4-D weight"));
   }

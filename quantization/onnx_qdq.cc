@@ -19,6 +19,7 @@
 #include "quantization/affine.h"
 #include "tools/status/status_macros.h"
 #include "training/onnx/float_tensor.h"
+#include "training/onnx/node_attributes.h"
 
 namespace edgecompress {
 namespace quantization {
@@ -74,13 +75,6 @@ void SetIntAttribute(onnx::NodeProto* node, const std::string& name, int64_t val
   a->set_i(value);
 }
 
-int64_t IntAttribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
-  for (const onnx::AttributeProto& a : node.attribute()) {
-    if (a.name() == name) return a.i();
-  }
-  return fallback;
-}
-
 // Which input of `node` is a weight this pass rewrites: 1 for Conv and Gemm.
 bool HasQuantizableWeight(const onnx::NodeProto& node) {
   return node.domain().empty() && (node.op_type() == "Conv" || node.op_type() == "Gemm");
@@ -123,7 +117,7 @@ absl::StatusOr<FoldedModel> FoldBatchNorms(const onnx::ModelProto& model) {
     if (bn.input_size() != 5 || bn.output_size() < 1) {
       return absl::InvalidArgumentError(absl::StrCat(NodeName(bn), ": expected 5 inputs"));
     }
-    if (bn.output_size() > 1 || IntAttribute(bn, "training_mode", 0) != 0) {
+    if (bn.output_size() > 1 || training::IntAttribute(bn, "training_mode", 0) != 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(NodeName(bn), ": training mode; export the model in eval mode"));
     }
@@ -317,7 +311,7 @@ absl::StatusOr<onnx::ModelProto> QuantizeModel(
   for (int i = 0; i < graph->node_size(); ++i) {
     onnx::NodeProto* node = graph->mutable_node(i);
     if (!HasQuantizableWeight(*node) || node->input_size() < 2) continue;
-    if (node->op_type() == "Gemm" && IntAttribute(*node, "transA", 0) != 0) continue;
+    if (node->op_type() == "Gemm" && training::IntAttribute(*node, "transA", 0) != 0) continue;
     const int last_input = mode == PtqMode::kFp16 ? std::min(node->input_size() - 1, 2) : 1;
     for (int k = 1; k <= last_input; ++k) {
       const std::string name = node->input(k);
@@ -339,7 +333,7 @@ absl::StatusOr<onnx::ModelProto> QuantizeModel(
         replaced.insert(name);
         continue;
       }
-      if (node->op_type() == "Gemm" && IntAttribute(*node, "transB", 0) == 0) {
+      if (node->op_type() == "Gemm" && training::IntAttribute(*node, "transB", 0) == 0) {
         // Store B transposed ([N, K]) so that the scales run along axis 0.
         if (dims.size() != 2) return absl::InvalidArgumentError(absl::StrCat(what, " is not 2D"));
         std::vector<float> t(values.size());

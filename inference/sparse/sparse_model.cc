@@ -8,7 +8,6 @@
 #include <chrono>
 #include <climits>
 #include <cmath>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -27,6 +26,8 @@
 #include "inference/sparse/spmm.h"
 #include "inference/xnn_graph.h"
 #include "tools/status/status_macros.h"
+#include "training/onnx/float_tensor.h"
+#include "training/onnx/node_attributes.h"
 
 namespace edgecompress::inference::sparse {
 namespace {
@@ -74,38 +75,12 @@ std::string NodeName(const onnx::GraphProto& graph, int index) {
   return name.empty() ? absl::StrCat("#", index) : name;
 }
 
-const onnx::AttributeProto* FindAttribute(const onnx::NodeProto& node, absl::string_view name) {
-  for (const onnx::AttributeProto& attribute : node.attribute()) {
-    if (attribute.name() == name) return &attribute;
-  }
-  return nullptr;
-}
-
-int64_t IntAttribute(const onnx::NodeProto& node, absl::string_view name, int64_t fallback) {
-  const onnx::AttributeProto* a = FindAttribute(node, name);
-  return a == nullptr ? fallback : a->i();
-}
-
-// The values of a FLOAT tensor (raw little-endian data or float_data), or
-// nullopt for any other type or a size that does not match its dims.
+// The values of a FLOAT tensor, or nullopt where the layer cannot be ours
+// (another type, external data, a size that does not match its dims).
 std::optional<std::vector<float>> FloatValues(const onnx::TensorProto& tensor) {
-  if (tensor.data_type() != onnx::TensorProto::FLOAT || tensor.has_data_location()) {
-    return std::nullopt;
-  }
-  size_t count = 1;
-  for (int64_t d : tensor.dims()) {
-    if (d < 0) return std::nullopt;
-    count *= static_cast<size_t>(d);
-  }
-  std::vector<float> values(count);
-  if (tensor.has_raw_data()) {
-    if (tensor.raw_data().size() != count * sizeof(float)) return std::nullopt;
-    std::memcpy(values.data(), tensor.raw_data().data(), count * sizeof(float));
-  } else {
-    if (static_cast<size_t>(tensor.float_data_size()) != count) return std::nullopt;
-    std::copy(tensor.float_data().begin(), tensor.float_data().end(), values.begin());
-  }
-  return values;
+  absl::StatusOr<std::vector<float>> values = training::FloatTensorValues(tensor, tensor.name());
+  if (!values.ok()) return std::nullopt;
+  return *std::move(values);
 }
 
 // What the stages need of one chosen layer.
@@ -280,7 +255,7 @@ absl::Status SparseModelBuilder::Analyse(SparseModel& model) {
     const onnx::TensorProto* tensor = nullptr;
     if (auto it = initializers.find(name); it != initializers.end()) tensor = it->second;
     if (auto it = constant_nodes.find(name); it != constant_nodes.end()) {
-      const onnx::AttributeProto* value = FindAttribute(graph.node(it->second), "value");
+      const onnx::AttributeProto* value = training::FindAttribute(graph.node(it->second), "value");
       if (value != nullptr && value->has_t()) tensor = &value->t();
     }
     if (tensor == nullptr) return std::nullopt;
@@ -332,15 +307,15 @@ absl::Status SparseModelBuilder::Analyse(SparseModel& model) {
     auto input_shape = shapes.find(input);
     if (node.op_type() == "Conv") {
       if (w.dims_size() != 4 || w.dims(2) != 1 || w.dims(3) != 1) continue;
-      if (IntAttribute(node, "group", 1) != 1) continue;
+      if (training::IntAttribute(node, "group", 1) != 1) continue;
       bool unit = true;
-      if (const onnx::AttributeProto* a = FindAttribute(node, "strides")) {
+      if (const onnx::AttributeProto* a = training::FindAttribute(node, "strides")) {
         for (int64_t s : a->ints()) unit = unit && s == 1;
       }
-      if (const onnx::AttributeProto* a = FindAttribute(node, "pads")) {
+      if (const onnx::AttributeProto* a = training::FindAttribute(node, "pads")) {
         for (int64_t p : a->ints()) unit = unit && p == 0;
       }
-      if (const onnx::AttributeProto* a = FindAttribute(node, "auto_pad")) {
+      if (const onnx::AttributeProto* a = training::FindAttribute(node, "auto_pad")) {
         unit = unit && (a->s() == "NOTSET" || a->s() == "VALID" || a->s().empty());
       }
       if (!unit) continue;
@@ -351,9 +326,9 @@ absl::Status SparseModelBuilder::Analyse(SparseModel& model) {
         c.pixels = input_shape->second[0] * input_shape->second[2] * input_shape->second[3];
       }
     } else {
-      if (IntAttribute(node, "transA", 0) != 0 || IntAttribute(node, "transB", 0) != 1) continue;
-      const onnx::AttributeProto* alpha = FindAttribute(node, "alpha");
-      const onnx::AttributeProto* beta = FindAttribute(node, "beta");
+      if (training::IntAttribute(node, "transA", 0) != 0 || training::IntAttribute(node, "transB", 0) != 1) continue;
+      const onnx::AttributeProto* alpha = training::FindAttribute(node, "alpha");
+      const onnx::AttributeProto* beta = training::FindAttribute(node, "beta");
       if ((alpha != nullptr && alpha->f() != 1.0f) || (beta != nullptr && beta->f() != 1.0f)) {
         continue;
       }
@@ -476,7 +451,7 @@ absl::StatusOr<SpmmLayer> SparseModelBuilder::MakeLayer(const SparseModel& model
     const onnx::TensorProto* t = initializer(name);
     for (const onnx::NodeProto& n : graph.node()) {
       if (n.op_type() == "Constant" && n.output_size() > 0 && n.output(0) == name) {
-        if (const onnx::AttributeProto* a = FindAttribute(n, "value")) t = &a->t();
+        if (const onnx::AttributeProto* a = training::FindAttribute(n, "value")) t = &a->t();
       }
     }
     if (t == nullptr) return std::nullopt;
@@ -496,8 +471,8 @@ absl::StatusOr<SpmmLayer> SparseModelBuilder::MakeLayer(const SparseModel& model
     layer.output_min = 0.0f;
     if (act.op_type() == "Clip") {
       layer.output_min = -INFINITY;
-      if (const onnx::AttributeProto* a = FindAttribute(act, "min")) layer.output_min = a->f();
-      if (const onnx::AttributeProto* a = FindAttribute(act, "max")) layer.output_max = a->f();
+      if (const onnx::AttributeProto* a = training::FindAttribute(act, "min")) layer.output_min = a->f();
+      if (const onnx::AttributeProto* a = training::FindAttribute(act, "max")) layer.output_max = a->f();
       if (act.input_size() > 1 && !act.input(1).empty()) layer.output_min = *constant(act.input(1));
       if (act.input_size() > 2 && !act.input(2).empty()) layer.output_max = *constant(act.input(2));
     }

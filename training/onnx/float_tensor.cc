@@ -15,6 +15,10 @@ absl::StatusOr<std::vector<float>> FloatTensorValues(const onnx::TensorProto& te
     return absl::InvalidArgumentError(
         absl::StrCat(what, " is not FLOAT (data_type ", tensor.data_type(), ")"));
   }
+  if (tensor.has_data_location() &&
+      tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is stored in an external file"));
+  }
   int64_t n = 1;
   for (int64_t d : tensor.dims()) n *= d;
   if (n < 0) return absl::InvalidArgumentError(absl::StrCat(what, " has a negative dimension"));

@@ -18,8 +18,8 @@ class TensorProto;
 namespace edgecompress::training {
 
 // kInvalidArgument starting with `what` (say, "node 'fc' (Gemm) weight
-// 'fc.weight'") for another data type, or for a raw_data or float_data
-// size that does not match the dims.
+// 'fc.weight'") for another data type, data in an external file, a negative
+// dimension, or a raw_data or float_data size that does not match the dims.
 absl::StatusOr<std::vector<float>> FloatTensorValues(const onnx::TensorProto& tensor,
                                                      absl::string_view what);
 

@@ -50,6 +50,12 @@ TEST(FloatTensorTest, NamesWhatIsWrong) {
   short_list.add_float_data(1.0f);
   EXPECT_THAT(FloatTensorValues(short_list, "w").status().message(),
               HasSubstr("w has 1 floats for dims of 4"));
+  onnx::TensorProto external = Tensor({2});
+  external.set_data_location(onnx::TensorProto::EXTERNAL);
+  EXPECT_THAT(FloatTensorValues(external, "w").status().message(),
+              HasSubstr("w is stored in an external file"));
+  EXPECT_THAT(FloatTensorValues(Tensor({2, -1}), "w").status().message(),
+              HasSubstr("w has a negative dimension"));
 }
 
 }  // namespace

@@ -1,0 +1,26 @@
+// Reading an ONNX node's attributes by name, for the passes that inspect or
+// rewrite graphs (quantization's QDQ export, the sparse engine's importer,
+// lowrank's splitting).
+#ifndef EDGECOMPRESS_TRAINING_ONNX_NODE_ATTRIBUTES_H_
+#define EDGECOMPRESS_TRAINING_ONNX_NODE_ATTRIBUTES_H_
+
+#include <cstdint>
+
+#include "absl/strings/string_view.h"
+
+namespace onnx {
+class AttributeProto;
+class NodeProto;
+}  // namespace onnx
+
+namespace edgecompress::training {
+
+// The attribute called `name`, or nullptr when the node has none.
+const onnx::AttributeProto* FindAttribute(const onnx::NodeProto& node, absl::string_view name);
+
+// Its integer value, or `fallback` (the operator's default) when absent.
+int64_t IntAttribute(const onnx::NodeProto& node, absl::string_view name, int64_t fallback);
+
+}  // namespace edgecompress::training
+
+#endif  // EDGECOMPRESS_TRAINING_ONNX_NODE_ATTRIBUTES_H_

@@ -1,0 +1,25 @@
+#include "training/onnx/node_attributes.h"
+
+#include "gtest/gtest.h"
+#include "onnx/onnx_pb.h"
+
+namespace edgecompress::training {
+namespace {
+
+TEST(NodeAttributesTest, FindsByNameOrFallsBack) {
+  onnx::NodeProto node;
+  onnx::AttributeProto* group = node.add_attribute();
+  group->set_name("group");
+  group->set_type(onnx::AttributeProto::INT);
+  group->set_i(4);
+  onnx::AttributeProto* pads = node.add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  EXPECT_EQ(FindAttribute(node, "pads"), pads);
+  EXPECT_EQ(FindAttribute(node, "strides"), nullptr);
+  EXPECT_EQ(IntAttribute(node, "group", 1), 4);
+  EXPECT_EQ(IntAttribute(node, "transB", 7), 7);
+}
+
+}  // namespace
+}  // namespace edgecompress::training
