@@ -19,12 +19,13 @@ LeNet5::LeNet5(int64_t num_classes)
       fc3_(register_module("fc3", torch::nn::Linear(84, num_classes))) {}
 
 torch::Tensor LeNet5::forward(torch::Tensor images) {
-  torch::Tensor x = F::max_pool2d(torch::relu(conv1_->forward(images)), F::MaxPool2dFuncOptions(2));
-  x = F::max_pool2d(torch::relu(conv2_->forward(x)), F::MaxPool2dFuncOptions(2));
+  torch::Tensor x = F::max_pool2d(torch::relu(conv1_->forward(LayerInput("conv1", images))),
+                                  F::MaxPool2dFuncOptions(2));
+  x = F::max_pool2d(torch::relu(conv2_->forward(LayerInput("conv2", x))), F::MaxPool2dFuncOptions(2));
   x = x.flatten(1);
-  x = torch::relu(fc1_->forward(x));
-  x = torch::relu(fc2_->forward(x));
-  return fc3_->forward(x);
+  x = torch::relu(fc1_->forward(LayerInput("fc1", x)));
+  x = torch::relu(fc2_->forward(LayerInput("fc2", x)));
+  return fc3_->forward(LayerInput("fc3", x));
 }
 
 LayerGraph LeNet5::Describe() const { return LeNet5Graph(num_classes_); }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -46,17 +47,22 @@ torch::Tensor Relu6(const torch::Tensor& x) { return torch::clamp(x, 0.0, 6.0); 
 
 class DepthwiseSeparableBlock : public torch::nn::Module {
  public:
-  DepthwiseSeparableBlock(int64_t in, int64_t out, int64_t stride)
-      : in_(in), out_(out), stride_(stride) {
+  // `prefix` is the block's module path ("blocks.0"), for its layers' names.
+  DepthwiseSeparableBlock(int64_t in, int64_t out, int64_t stride, const std::string& prefix)
+      : in_(in), out_(out), stride_(stride),
+        depthwise_name_(absl::StrCat(prefix, ".depthwise")),
+        pointwise_name_(absl::StrCat(prefix, ".pointwise")) {
     depthwise_ = register_module("depthwise", MakeConv(in, in, 3, stride, /*groups=*/in));
     depthwise_bn_ = register_module("depthwise_bn", torch::nn::BatchNorm2d(in));
     pointwise_ = register_module("pointwise", MakeConv(in, out, 1, 1, /*groups=*/1));
     pointwise_bn_ = register_module("pointwise_bn", torch::nn::BatchNorm2d(out));
   }
 
-  torch::Tensor forward(const torch::Tensor& x) {
-    const torch::Tensor y = Relu6(depthwise_bn_->forward(depthwise_->forward(x)));
-    return Relu6(pointwise_bn_->forward(pointwise_->forward(y)));
+  // `model` owns the block; its LayerInput() sees both convs' inputs.
+  torch::Tensor forward(const torch::Tensor& x, const ImageClassifier& model) {
+    const torch::Tensor y =
+        Relu6(depthwise_bn_->forward(depthwise_->forward(model.LayerInput(depthwise_name_, x))));
+    return Relu6(pointwise_bn_->forward(pointwise_->forward(model.LayerInput(pointwise_name_, y))));
   }
 
   std::string Describe(LayerGraph& graph, const std::string& prefix, const std::string& x) const {
@@ -75,6 +81,7 @@ class DepthwiseSeparableBlock : public torch::nn::Module {
 
  private:
   int64_t in_, out_, stride_;
+  std::string depthwise_name_, pointwise_name_;  // "blocks.0.depthwise", ...
   torch::nn::Conv2d depthwise_{nullptr}, pointwise_{nullptr};
   torch::nn::BatchNorm2d depthwise_bn_{nullptr}, pointwise_bn_{nullptr};
 };
@@ -104,7 +111,8 @@ MobileNetV1::MobileNetV1(const MobileNetV1Options& options) : options_(options) 
   int64_t channels = stem;
   for (const BlockConfig& config : kBlocks) {
     const int64_t out = Width(config.channels, options.width_multiplier);
-    auto block = std::make_shared<DepthwiseSeparableBlock>(channels, out, config.stride);
+    auto block = std::make_shared<DepthwiseSeparableBlock>(
+        channels, out, config.stride, absl::StrCat("blocks.", blocks_.size()));
     blocks->push_back(block);  // registered as "<i>"
     blocks_.push_back(std::move(block));
     channels = out;
@@ -113,9 +121,9 @@ MobileNetV1::MobileNetV1(const MobileNetV1Options& options) : options_(options) 
 }
 
 torch::Tensor MobileNetV1::forward(torch::Tensor images) {
-  torch::Tensor x = Relu6(bn1_->forward(conv1_->forward(images)));
-  for (const std::shared_ptr<DepthwiseSeparableBlock>& block : blocks_) x = block->forward(x);
-  return fc_->forward(x.mean({2, 3}));  // global average pool
+  torch::Tensor x = Relu6(bn1_->forward(conv1_->forward(LayerInput("conv1", images))));
+  for (const std::shared_ptr<DepthwiseSeparableBlock>& block : blocks_) x = block->forward(x, *this);
+  return fc_->forward(LayerInput("fc", x.mean({2, 3})));  // global average pool
 }
 
 LayerGraph MobileNetV1::Describe() const {

@@ -50,11 +50,11 @@ QuantNet::QuantNet(const QuantNetOptions& options) : options_(options) {
 }
 
 torch::Tensor QuantNet::forward(torch::Tensor images) {
-  torch::Tensor x = torch::relu(conv1_->forward(images));
-  x = dropout_->forward(torch::relu(conv2_->forward(x))).flatten(1);
-  x = torch::relu(linear1_->forward(x));
-  x = torch::relu(linear2_->forward(x));
-  return linear3_->forward(x);
+  torch::Tensor x = torch::relu(conv1_->forward(LayerInput("conv1", images)));
+  x = dropout_->forward(torch::relu(conv2_->forward(LayerInput("conv2", x)))).flatten(1);
+  x = torch::relu(linear1_->forward(LayerInput("linear1", x)));
+  x = torch::relu(linear2_->forward(LayerInput("linear2", x)));
+  return linear3_->forward(LayerInput("linear3", x));
 }
 
 LayerGraph QuantNet::Describe() const {

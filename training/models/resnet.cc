@@ -4,6 +4,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/container/sequential.h>
 
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -58,14 +59,17 @@ absl::Status ValidateCounts(const ResNetOptions& o) {
 
 class ResidualBlock : public torch::nn::Module {
  public:
-  explicit ResidualBlock(const BlockShape& shape) : shape_(shape) {
+  // `prefix` is the block's module path ("layer1.0"), for its layers' names.
+  ResidualBlock(const BlockShape& shape, const std::string& prefix) : shape_(shape) {
     const std::vector<ConvShape> convs = shape.convs();
     for (size_t i = 0; i < convs.size(); ++i) {
+      conv_names_.push_back(absl::StrCat(prefix, ".conv", i + 1));
       convs_.push_back(register_module(absl::StrCat("conv", i + 1), MakeConv(convs[i])));
       bns_.push_back(register_module(absl::StrCat("bn", i + 1),
                                      torch::nn::BatchNorm2d(convs[i].out)));
     }
     if (shape.has_downsample()) {
+      downsample_name_ = absl::StrCat(prefix, ".downsample.0");
       downsample_ = register_module(
           "downsample",
           torch::nn::Sequential(
@@ -74,13 +78,16 @@ class ResidualBlock : public torch::nn::Module {
     }
   }
 
-  torch::Tensor forward(const torch::Tensor& x) {
+  // `model` owns the block; its LayerInput() sees every conv's input.
+  torch::Tensor forward(const torch::Tensor& x, const ImageClassifier& model) {
     torch::Tensor y = x;
     for (size_t i = 0; i < convs_.size(); ++i) {
-      y = bns_[i]->forward(convs_[i]->forward(y));
+      y = bns_[i]->forward(convs_[i]->forward(model.LayerInput(conv_names_[i], y)));
       if (i + 1 < convs_.size()) y = torch::relu(y);
     }
-    return torch::relu(y + (downsample_ ? downsample_->forward(x) : x));
+    const torch::Tensor shortcut =
+        downsample_ ? downsample_->forward(model.LayerInput(downsample_name_, x)) : x;
+    return torch::relu(y + shortcut);
   }
 
   // Appends the block to `graph` reading `x`; returns the block's output.
@@ -106,8 +113,10 @@ class ResidualBlock : public torch::nn::Module {
  private:
   BlockShape shape_;
   std::vector<torch::nn::Conv2d> convs_;
+  std::vector<std::string> conv_names_;  // "layer1.0.conv1", ...
   std::vector<torch::nn::BatchNorm2d> bns_;
   torch::nn::Sequential downsample_{nullptr};
+  std::string downsample_name_;  // its conv's: "layer2.0.downsample.0"
 };
 
 absl::StatusOr<std::shared_ptr<ResNet>> ResNet::CreateCifar(const ResNetOptions& options) {
@@ -153,10 +162,10 @@ ResNet::ResNet(const ResNetOptions& options, const Layout& layout) : options_(op
                                 .in_channels = channels,
                                 .planes = layout.planes[stage],
                                 .stride = stage > 0 && i == 0 ? 2 : 1};
-      auto block = std::make_shared<ResidualBlock>(shape);
+      block_names_.push_back(absl::StrCat(stage_name, ".", i));
+      auto block = std::make_shared<ResidualBlock>(shape, block_names_.back());
       stage_modules->push_back(block);  // registered as "<i>"
       blocks_.push_back(std::move(block));
-      block_names_.push_back(absl::StrCat(stage_name, ".", i));
       channels = shape.out_channels();
     }
   }
@@ -165,9 +174,9 @@ ResNet::ResNet(const ResNetOptions& options, const Layout& layout) : options_(op
 }
 
 torch::Tensor ResNet::forward(torch::Tensor images) {
-  torch::Tensor x = torch::relu(bn1_->forward(conv1_->forward(images)));
-  for (const std::shared_ptr<ResidualBlock>& block : blocks_) x = block->forward(x);
-  return fc_->forward(x.mean({2, 3}));  // global average pool
+  torch::Tensor x = torch::relu(bn1_->forward(conv1_->forward(LayerInput("conv1", images))));
+  for (const std::shared_ptr<ResidualBlock>& block : blocks_) x = block->forward(x, *this);
+  return fc_->forward(LayerInput("fc", x.mean({2, 3})));  // global average pool
 }
 
 LayerGraph ResNet::Describe() const {

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -176,6 +177,54 @@ TEST_P(EveryModelTest, DescriptionIsConsistentAndEndsInTheClassScores) {
   absl::StatusOr<std::vector<Shape>> shapes = InferShapes(model->Describe());
   ASSERT_THAT(shapes, IsOk());
   EXPECT_EQ(shapes->back(), Shape{7});
+}
+
+// Records the layers it sees; replaces their inputs by zeros when asked.
+class RecordingHook : public LayerInputHook {
+ public:
+  explicit RecordingHook(bool zero) : zero_(zero) {}
+  torch::Tensor OnLayerInput(absl::string_view layer, const torch::Tensor& input) override {
+    layers.emplace_back(layer);
+    return zero_ ? torch::zeros_like(input) : input;
+  }
+  std::vector<std::string> layers;
+
+ private:
+  bool zero_;
+};
+
+TEST_P(EveryModelTest, LayerInputHookSeesEveryConvAndLinearInputOnce) {
+  SeedFromGtest();
+  std::shared_ptr<ImageClassifier> model = Create(GetParam(), ExecutorOptions(GetParam()));
+  ASSERT_NE(model, nullptr);
+  const LayerGraph graph = model->Describe();
+  std::vector<int64_t> sizes = {2};
+  for (int64_t d : graph.input_shape()) sizes.push_back(d);
+  RandomizeBatchNorm(*model, sizes);  // leaves the model in eval mode
+  const torch::Tensor images = torch::randn(sizes);
+  torch::NoGradGuard no_grad;
+
+  std::vector<std::string> weight_layers;  // conv and linear weights have rank >= 2
+  for (const auto& parameter : model->named_parameters()) {
+    const std::string& name = parameter.key();
+    if (parameter.value().dim() >= 2) weight_layers.push_back(name.substr(0, name.rfind('.')));
+  }
+  RecordingHook identity(/*zero=*/false);
+  model->set_layer_input_hook(&identity);
+  const torch::Tensor with_identity = model->forward(images);
+  model->set_layer_input_hook(nullptr);
+  EXPECT_TRUE(torch::equal(with_identity, model->forward(images)));
+  std::sort(identity.layers.begin(), identity.layers.end());
+  std::sort(weight_layers.begin(), weight_layers.end());
+  EXPECT_EQ(identity.layers, weight_layers);
+
+  // What the hook returns is what the layers read: zero inputs everywhere
+  // leave only biases and BatchNorm shifts, the same for every image.
+  RecordingHook zero(/*zero=*/true);
+  model->set_layer_input_hook(&zero);
+  const torch::Tensor with_zeros = model->forward(images);
+  EXPECT_TRUE(torch::allclose(with_zeros[0], with_zeros[1]));
+  EXPECT_FALSE(torch::allclose(with_identity[0], with_identity[1]));
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, EveryModelTest, ::testing::ValuesIn(ModelNames()),
