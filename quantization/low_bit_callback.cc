@@ -1,6 +1,8 @@
 #include "quantization/low_bit_callback.h"
 
-#include <torch/utils.h>
+#include <torch/types.h>
+
+#include <cmath>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -14,61 +16,65 @@ absl::StatusOr<std::unique_ptr<LowBitCallback>> LowBitCallback::Create(
   if (start_epoch < 0) {
     return absl::InvalidArgumentError(absl::StrCat("start epoch is ", start_epoch));
   }
-  const auto parameters = module.named_parameters();
   std::vector<Layer> layers;
+  std::vector<std::string> names;
   for (const auto& [name, width] : bits) {
     if (width < 1 || width > 8) {
       return absl::InvalidArgumentError(
           absl::StrCat("layer '", name, "': ", width, " bits; low-bit training takes 1..8"));
     }
-    const torch::Tensor* weight = parameters.find(name + ".weight");
-    if (weight == nullptr) {
-      return absl::NotFoundError(absl::StrCat("no parameter '", name, ".weight' in the model"));
-    }
-    if (weight->scalar_type() != torch::kFloat32 || !weight->device().is_cpu() ||
-        !weight->is_contiguous()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", name, ".weight' is not a contiguous float32 CPU tensor"));
-    }
-    layers.push_back({name, width, *weight, torch::Tensor(), torch::Tensor(), 0.0});
+    layers.push_back({name, width, 0.0});
+    names.push_back(name);
   }
-  return std::unique_ptr<LowBitCallback>(new LowBitCallback(std::move(layers), start_epoch));
+  ASSIGN_OR_RETURN(ShadowWeights weights, ShadowWeights::Create(module, names));
+  return std::unique_ptr<LowBitCallback>(
+      new LowBitCallback(std::move(layers), std::move(weights), start_epoch));
 }
 
 absl::Status LowBitCallback::Quantize() {
-  torch::NoGradGuard no_grad;
-  for (Layer& layer : layers_) {
-    layer.shadow = layer.weight.detach().clone();
-    layer.pass_gradient = torch::empty_like(layer.shadow);
-    const int64_t n = layer.shadow.numel();
-    ASSIGN_OR_RETURN(
-        const LowBitWeights quantized,
-        QuantizeLowBit(absl::MakeConstSpan(layer.shadow.data_ptr<float>(), n), layer.bits,
-                       absl::MakeSpan(layer.weight.data_ptr<float>(), n),
-                       absl::MakeSpan(layer.pass_gradient.data_ptr<float>(), n)));
-    layer.alpha = quantized.alpha;
-  }
-  active_ = true;
-  return absl::OkStatus();
+  return weights_.Quantize([this](size_t i, absl::Span<const float> full, int64_t /*channels*/,
+                                  absl::Span<float> quantized,
+                                  absl::Span<float> pass_gradient) -> absl::Status {
+    ASSIGN_OR_RETURN(const LowBitWeights result,
+                     QuantizeLowBit(full, layers_[i].bits, quantized, pass_gradient));
+    layers_[i].alpha = result.alpha;
+    return absl::OkStatus();
+  });
 }
 
 absl::Status LowBitCallback::OnEpochBegin(int epoch, int64_t /*steps_per_epoch*/) {
-  if (epoch >= start_epoch_ && !active_) return Quantize();
+  if (epoch >= start_epoch_ && !weights_.active()) return Quantize();
   return absl::OkStatus();
 }
 
 absl::Status LowBitCallback::OnAfterBackward(const training::StepInfo& /*step*/) {
-  if (!active_) return absl::OkStatus();
-  torch::NoGradGuard no_grad;
-  for (Layer& layer : layers_) {
-    layer.weight.copy_(layer.shadow);
-    if (layer.weight.grad().defined()) layer.weight.mutable_grad().mul_(layer.pass_gradient);
-  }
+  weights_.Restore();
   return absl::OkStatus();
 }
 
 absl::Status LowBitCallback::OnStepEnd(const training::StepInfo& /*step*/) {
-  return active_ ? Quantize() : absl::OkStatus();
+  return weights_.active() ? Quantize() : absl::OkStatus();
+}
+
+torch::Tensor LowBitCallback::OnLayerInput(absl::string_view layer, const torch::Tensor& input) {
+  if (!weights_.active()) return input;
+  for (const Layer& low_bit : layers_) {
+    if (low_bit.name == layer) return QuantizeLowBitActivations(input, low_bit.bits);
+  }
+  return input;
+}
+
+torch::Tensor QuantizeLowBitActivations(const torch::Tensor& input, int bits) {
+  const torch::Tensor clipped = torch::clamp(input, -1.0, 1.0);  // gradient 1 inside, 0 outside
+  torch::Tensor levels;
+  if (bits == 1) {
+    levels = torch::sign(clipped);
+  } else {
+    const double steps = std::ldexp(1.0, bits) - 1.0;  // 2^b - 1
+    levels = torch::round((clipped + 1.0) * (steps / 2.0)) * (2.0 / steps) - 1.0;
+  }
+  // Forward: the levels; backward: the clip's gradient (straight through).
+  return clipped + (levels - clipped).detach();
 }
 
 }  // namespace edgecompress::quantization

@@ -1,20 +1,28 @@
-// The thesis's 1/2-bit weights trained in (quantization-aware training with a
-// straight-through estimator; seeds/004 Sec. 3.3.1; quantization/low_bit.h
-// has the quantizer). A TrainingCallback over chosen layers' weights, kept
-// in full precision as shadows:
-//   OnEpochBegin(start_epoch)  save W, write W~ = Q(W) into the layer;
-//   forward, backward          run with W~: the gradient is dL/dW~;
-//   OnAfterBackward            restore W, and cancel the gradient where
-//                              |W - mean| > 1 (the clip's zero slope): the
-//                              optimizer updates the full-precision W with
-//                              the gradient taken at W~ (the STE);
-//   OnStepEnd                  save the new W, write Q(W) again.
-// Evaluation after an epoch and the model at the end therefore see W~, so
-// the accuracy train_prune reports and the exported ONNX are the low-bit
-// model's. Checkpoints hold W~ too: a resumed run continues from the
-// quantized weights (the shadows are not saved), a small loss of state.
-// Not done (the thesis does it): quantizing the layers' input activations
-// to [-1, 1] at the same precision.
+// The thesis's 1/2-bit layers trained in (quantization-aware training with a
+// straight-through estimator; seeds/004 Sec. 3.3; quantization/low_bit.h has
+// the weight quantizer). A TrainingCallback over chosen layers, from
+// `start_epoch` on:
+//   weights      kept in full precision as shadows (shadow_weights.h); the
+//                layer computes with W~ = alpha Q(clip(W - mean)), the
+//                gradient is cancelled where |W - mean| > 1 (the clip's zero
+//                slope: the thesis's custom STE);
+//   activations  (optional, the thesis does it) as a LayerInputHook the
+//                caller installs on the model: each low-bit layer's input is
+//                clipped to [-1, 1] and quantized at the layer's precision
+//                with no scale ("no scaling factors ... for the
+//                activations"):
+//                  1 bit:  sign(a), with sign(0) = 0 as tf.sign, so that
+//                          ReLU outputs keep their zeros ({0, 1}); +1 at 0
+//                          would make every post-ReLU input constant;
+//                  b bits: the weights' full-range levels,
+//                          2 round((a + 1) / 2 (2^b - 1)) / (2^b - 1) - 1
+//                          (torch::round, half to even);
+//                the gradient passes where |a| <= 1 (the STE of hardtanh).
+// Evaluation after an epoch and the model at the end therefore see W~ (and,
+// with the hook, quantized activations), so the accuracy train_prune reports
+// is the low-bit model's. Checkpoints hold W~ too: a resumed run continues
+// from the quantized weights (the shadows are not saved), a small loss of
+// state.
 #ifndef EDGECOMPRESS_QUANTIZATION_LOW_BIT_CALLBACK_H_
 #define EDGECOMPRESS_QUANTIZATION_LOW_BIT_CALLBACK_H_
 
@@ -27,18 +35,19 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "quantization/shadow_weights.h"
 #include "training/callback.h"
+#include "training/models/classifier.h"
 
 namespace edgecompress::quantization {
 
-class LowBitCallback : public training::TrainingCallback {
+class LowBitCallback : public training::TrainingCallback, public training::LayerInputHook {
  public:
   struct Layer {
     std::string name;  // module path: its "<name>.weight" is quantized
     int bits = 1;
-    torch::Tensor weight;                // the module's parameter
-    torch::Tensor shadow, pass_gradient;  // full-precision W; STE mask
-    double alpha = 0.0;                  // of the last quantization
+    double alpha = 0.0;  // of the last quantization
   };
 
   // `bits` by layer name (1..8); the module must outlive the callback.
@@ -52,18 +61,26 @@ class LowBitCallback : public training::TrainingCallback {
   absl::Status OnAfterBackward(const training::StepInfo& step) override;
   absl::Status OnStepEnd(const training::StepInfo& step) override;
 
+  // The activation quantizer above for the low-bit layers once training has
+  // reached start_epoch; other layers' inputs, and all before, unchanged.
+  torch::Tensor OnLayerInput(absl::string_view layer, const torch::Tensor& input) override;
+
   const std::vector<Layer>& layers() const { return layers_; }
   int start_epoch() const { return start_epoch_; }
 
  private:
-  LowBitCallback(std::vector<Layer> layers, int start_epoch)
-      : layers_(std::move(layers)), start_epoch_(start_epoch) {}
+  LowBitCallback(std::vector<Layer> layers, ShadowWeights weights, int start_epoch)
+      : layers_(std::move(layers)), weights_(std::move(weights)), start_epoch_(start_epoch) {}
   absl::Status Quantize();
 
   std::vector<Layer> layers_;
+  ShadowWeights weights_;
   int start_epoch_ = 0;
-  bool active_ = false;  // weights hold W~ and shadows hold W
 };
+
+// The activation quantizer of the file comment, exposed for tests: `input`
+// clipped to [-1, 1] and quantized at `bits` (1..8), with the STE gradient.
+torch::Tensor QuantizeLowBitActivations(const torch::Tensor& input, int bits);
 
 }  // namespace edgecompress::quantization
 

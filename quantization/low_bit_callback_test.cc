@@ -61,6 +61,38 @@ TEST(LowBitCallbackTest, StraightThroughStep) {
   EXPECT_GT((*callback)->layers()[0].alpha, 0.0);
 }
 
+// The thesis's activation quantizer: clip to [-1, 1], then sign (zeros stay
+// zero) or the weights' 2-bit levels -1, -1/3, 1/3, 1; the gradient passes
+// inside the clip only.
+TEST(LowBitCallbackTest, QuantizesActivationsWithTheClipsGradient) {
+  const torch::Tensor a =
+      torch::tensor({-2.0f, -0.9f, -0.2f, 0.0f, 0.1f, 0.5f, 0.7f, 1.5f}).requires_grad_();
+  const torch::Tensor one_bit = QuantizeLowBitActivations(a, 1);
+  EXPECT_TRUE(torch::equal(one_bit.detach(),
+                           torch::tensor({-1.0f, -1.0f, -1.0f, 0.0f, 1.0f, 1.0f, 1.0f, 1.0f})));
+  const torch::Tensor two_bit = QuantizeLowBitActivations(a, 2);
+  const float third = 1.0f / 3.0f;
+  EXPECT_TRUE(torch::allclose(
+      two_bit.detach(),
+      torch::tensor({-1.0f, -1.0f, -third, third, third, third, 1.0f, 1.0f})));
+  two_bit.sum().backward();
+  EXPECT_TRUE(torch::equal(a.grad(), torch::tensor({0.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 0.0f})));
+}
+
+// As a LayerInputHook: only the low-bit layers' inputs, and only once the
+// callback has started.
+TEST(LowBitCallbackTest, HookQuantizesTheLowBitLayersInputsFromTheStartEpoch) {
+  TwoLayers model;
+  absl::StatusOr<std::unique_ptr<LowBitCallback>> callback =
+      LowBitCallback::Create(model, {{"fc2", 1}}, /*start_epoch=*/2);
+  ASSERT_THAT(callback, IsOk());
+  const torch::Tensor x = torch::tensor({0.0f, 0.3f, 2.0f});
+  EXPECT_TRUE(torch::equal((*callback)->OnLayerInput("fc2", x), x));
+  ASSERT_THAT((*callback)->OnEpochBegin(2, 10), IsOk());
+  EXPECT_TRUE(torch::equal((*callback)->OnLayerInput("fc2", x), torch::tensor({0.0f, 1.0f, 1.0f})));
+  EXPECT_TRUE(torch::equal((*callback)->OnLayerInput("fc1", x), x));
+}
+
 TEST(LowBitCallbackTest, RejectsBadLayers) {
   TwoLayers model;
   EXPECT_THAT(LowBitCallback::Create(model, {{"fc9", 1}}, 0).status().message(),
