@@ -47,8 +47,9 @@
 //                             each conv's filters to remove), epoch [0],
 //                             thinning [true]. CheckFilterFraction.
 //   !QuantizationModifier     start_epoch, bits [8] in [2, 8]. Carried for
-//                             quantization-aware training; nothing here
-//                             applies it. At most one.
+//                             quantization-aware training (train_prune
+//                             applies it as int8 QAT and refuses other
+//                             bits). At most one.
 //   !LowRankModifier          params, exclude [], rank (a rule for each
 //                             selected layer: "4x", "rank=8", "energy=0.95";
 //                             lowrank/factorization.h parses it), start_epoch

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "quantization/affine.h"
@@ -278,6 +279,41 @@ absl::StatusOr<std::vector<std::string>> ActivationsToQuantize(const onnx::Model
     names.push_back(name);
   }
   return names;
+}
+
+absl::StatusOr<std::map<std::string, Range>> ActivationRangesFromLayerInputs(
+    const onnx::ModelProto& model, const std::map<std::string, Range>& layer_input_ranges) {
+  ASSIGN_OR_RETURN(const std::vector<std::string> activations, ActivationsToQuantize(model));
+  const std::set<std::string> quantized(activations.begin(), activations.end());
+  const onnx::GraphProto& graph = model.graph();
+  std::unordered_map<std::string, const onnx::NodeProto*> producers;
+  for (const onnx::NodeProto& node : graph.node()) {
+    for (const std::string& output : node.output()) producers[output] = &node;
+  }
+  std::map<std::string, Range> ranges;
+  for (const onnx::NodeProto& node : graph.node()) {
+    if (!HasQuantizableWeight(node) || node.input_size() < 2) continue;
+    const std::string& weight = node.input(1);
+    constexpr absl::string_view kSuffix = ".weight";
+    if (!absl::EndsWith(weight, kSuffix)) continue;
+    const auto observed = layer_input_ranges.find(weight.substr(0, weight.size() - kSuffix.size()));
+    if (observed == layer_input_ranges.end()) continue;
+    std::string tensor = node.input(0);
+    while (quantized.count(tensor) == 0) {
+      const auto producer = producers.find(tensor);
+      if (producer == producers.end()) break;
+      const std::string& op = producer->second->op_type();
+      if (op != "MaxPool" && op != "Flatten" && op != "Reshape") break;
+      tensor = producer->second->input(0);
+    }
+    if (quantized.count(tensor) == 0) continue;
+    const auto [it, inserted] = ranges.emplace(tensor, observed->second);
+    if (!inserted) {
+      it->second.min = std::min(it->second.min, observed->second.min);
+      it->second.max = std::max(it->second.max, observed->second.max);
+    }
+  }
+  return ranges;
 }
 
 absl::StatusOr<onnx::ModelProto> QuantizeModel(

@@ -69,6 +69,18 @@ absl::StatusOr<onnx::ModelProto> QuantizeModel(
     const onnx::ModelProto& model, PtqMode mode,
     const std::map<std::string, Range>& activation_ranges);
 
+// Translates ranges observed at layer inputs (Int8QatCallback's, keyed by
+// layer: "fc1" for the Conv or Gemm whose weight is "fc1.weight") into
+// ranges of the activations ActivationsToQuantize names: from each such
+// node's data input back through MaxPool, Flatten and Reshape (ops that keep
+// the int8 grid, so the range seen after them is the range before) to a
+// quantized activation. Two layers reading one activation (a residual
+// block's conv and its downsample) give it the union of their ranges.
+// Activations no layer reads this way (the logits) are absent: calibrate
+// them. kFailedPrecondition as ActivationsToQuantize.
+absl::StatusOr<std::map<std::string, Range>> ActivationRangesFromLayerInputs(
+    const onnx::ModelProto& model, const std::map<std::string, Range>& layer_input_ranges);
+
 struct FoldedModel {
   onnx::ModelProto model;
   int folded = 0;  // BatchNormalization nodes merged into their convolution

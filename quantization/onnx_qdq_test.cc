@@ -47,6 +47,52 @@ std::vector<float> Infer(const onnx::ModelProto& model, const std::vector<float>
   return output;
 }
 
+onnx::NodeProto* AddNode(onnx::GraphProto& graph, const std::string& op,
+                         const std::vector<std::string>& inputs, const std::string& output) {
+  onnx::NodeProto* node = graph.add_node();
+  node->set_op_type(op);
+  for (const std::string& input : inputs) node->add_input(input);
+  node->add_output(output);
+  return node;
+}
+
+// LeNet's shape: x -> conv1 -> Relu -> MaxPool -> {conv2a, conv2b} -> Add
+// -> Flatten -> fc -> logits. Ranges observed at the layers' inputs land on
+// the activations that carry QDQ pairs: the graph input, the fused Relu's
+// output (through MaxPool; conv2a and conv2b read it both: the union), the
+// Add (through Flatten). The logits are left to calibration.
+TEST(ActivationRangesFromLayerInputsTest, WalksBackThroughGridKeepingOps) {
+  onnx::ModelProto model;
+  onnx::GraphProto& graph = *model.mutable_graph();
+  graph.add_input()->set_name("x");
+  for (const char* weight : {"conv1.weight", "conv2a.weight", "conv2b.weight", "fc.weight"}) {
+    graph.add_initializer()->set_name(weight);
+  }
+  AddNode(graph, "Conv", {"x", "conv1.weight"}, "c1");
+  AddNode(graph, "Relu", {"c1"}, "r1");
+  AddNode(graph, "MaxPool", {"r1"}, "p1");
+  AddNode(graph, "Conv", {"p1", "conv2a.weight"}, "c2a");
+  AddNode(graph, "Conv", {"p1", "conv2b.weight"}, "c2b");
+  AddNode(graph, "Add", {"c2a", "c2b"}, "sum");
+  AddNode(graph, "Flatten", {"sum"}, "flat");
+  AddNode(graph, "Gemm", {"flat", "fc.weight"}, "logits");
+  graph.add_output()->set_name("logits");
+
+  const std::map<std::string, Range> observed = {{"conv1", {-1.0f, 1.0f}},
+                                                 {"conv2a", {0.0f, 4.0f}},
+                                                 {"conv2b", {0.0f, 6.0f}},
+                                                 {"fc", {-3.0f, 2.0f}},
+                                                 {"not_in_model", {0.0f, 9.0f}}};
+  absl::StatusOr<std::map<std::string, Range>> ranges =
+      ActivationRangesFromLayerInputs(model, observed);
+  ASSERT_THAT(ranges, IsOk());
+  ASSERT_EQ(ranges->size(), 3u);
+  EXPECT_EQ(ranges->at("x").max, 1.0f);
+  EXPECT_EQ(ranges->at("r1").max, 6.0f);
+  EXPECT_EQ(ranges->at("sum").min, -3.0f);
+  EXPECT_EQ(ranges->count("logits"), 0u);
+}
+
 // torchvision's ResNet-18 exported with its 20 BatchNormalization nodes kept
 // (inference/testdata/make_models.py): every one follows a Conv that nothing
 // else reads, so all fold; the folded model computes the same logits (the

@@ -92,6 +92,12 @@ ABSL_FLAG(std::vector<std::string>, low_bit, {},
 ABSL_FLAG(std::string, low_bit_from, "",
           "Take --low_bit from a tools/intrinsic_dim --model result: its layers below 32 bits.");
 ABSL_FLAG(int, low_bit_start_epoch, 0, "First epoch of low-bit training.");
+ABSL_FLAG(bool, low_bit_activations, true,
+          "Also clip the low-bit layers' inputs to [-1, 1] and quantize them at the layer's "
+          "bits (the thesis's scheme).");
+ABSL_FLAG(int, qat_start_epoch, -1,
+          "Int8 quantization-aware training of every conv and linear layer from this epoch on "
+          "(or a recipe's !QuantizationModifier); writes model_int8.onnx. -1: off.");
 ABSL_FLAG(int, cluster, 0,
           "Share this many values per conv and linear weight tensor from --cluster_start_epoch "
           "on, and train the centroids (Deep Compression); 0: off. After pruning has ended.");
@@ -188,6 +194,13 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
     }
   }
   config.low_bit_start_epoch = absl::GetFlag(FLAGS_low_bit_start_epoch);
+  config.low_bit_activations = absl::GetFlag(FLAGS_low_bit_activations);
+  if (const int qat = absl::GetFlag(FLAGS_qat_start_epoch); qat >= 0) {
+    config.int8_qat_start_epoch = qat;
+  } else if (qat != -1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--qat_start_epoch=", qat, ": expected an epoch >= 0, or -1 for off"));
+  }
   for (const std::string& entry : absl::GetFlag(FLAGS_low_rank)) {
     const std::vector<std::string> parts = absl::StrSplit(entry, absl::MaxSplits(':', 1));
     if (parts.size() != 2 || parts[0].empty()) {
@@ -318,6 +331,8 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
       {"low_bit", absl::StrJoin(absl::GetFlag(FLAGS_low_bit), ",")},
       {"low_bit_from", absl::GetFlag(FLAGS_low_bit_from)},
       {"low_bit_start_epoch", absl::StrCat(config.low_bit_start_epoch)},
+      {"low_bit_activations", config.low_bit_activations ? "true" : "false"},
+      {"qat_start_epoch", absl::StrCat(absl::GetFlag(FLAGS_qat_start_epoch))},
       {"low_rank", absl::StrJoin(absl::GetFlag(FLAGS_low_rank), ",")},
       {"low_rank_start_epoch", absl::StrCat(config.low_rank_start_epoch)},
       {"cluster", absl::StrCat(config.cluster)},

@@ -19,8 +19,10 @@
 #include "pruning/torch.h"
 #include "tools/io/directory.h"
 #include "tools/plot/line_chart.h"
+#include "tools/quantize/ptq_pipeline.h"
 #include "tools/result/result_json.h"
 #include "tools/status/status_macros.h"
+#include "tools/train_prune/int8_export.h"
 #include "training/batch_source.h"
 #include "training/datasets.h"
 #include "training/models/zoo.h"
@@ -35,6 +37,7 @@
 #include "intrinsic_dim/bit_allocation.h"
 #include "lowrank/low_rank_callback.h"
 #include "lowrank/onnx_factorize.h"
+#include "quantization/int8_qat_callback.h"
 #include "quantization/low_bit_callback.h"
 #include "training/onnx/onnx_export.h"
 #include "training/onnx/onnx_file.h"
@@ -199,24 +202,63 @@ std::vector<std::string> WeightNames(const pruning::ParamSelection& params) {
   return names;
 }
 
+// Calibration images of the int8 export for what QAT did not observe.
+constexpr int64_t kCalibrationImages = 500;
+
+// The module paths of the conv and linear layers, in graph order.
+std::vector<std::string> WeightLayers(const training::LayerGraph& graph) {
+  std::vector<std::string> layers;
+  for (const training::Layer& layer : graph.layers()) {
+    if (layer.op == training::LayerOp::kConv2d || layer.op == training::LayerOp::kLinear) {
+      layers.push_back(layer.name);
+    }
+  }
+  return layers;
+}
+
+// A quantizer's LayerInputHook installed on the model until the guard goes
+// out of scope (before the quantizer, when declared after it).
+class ScopedLayerInputHook {
+ public:
+  explicit ScopedLayerInputHook(training::ImageClassifier& model) : model_(model) {}
+  ScopedLayerInputHook(const ScopedLayerInputHook&) = delete;
+  ScopedLayerInputHook& operator=(const ScopedLayerInputHook&) = delete;
+  ~ScopedLayerInputHook() { model_.set_layer_input_hook(nullptr); }
+  void Set(training::LayerInputHook* hook) { model_.set_layer_input_hook(hook); }
+
+ private:
+  training::ImageClassifier& model_;
+};
+
 // The layers trained at low rank, from --low_rank or a !LowRankModifier.
 struct LowRankPlan {
   std::map<std::string, lowrank::RankRule> rules;  // by layer name
   int start_epoch = 0;
 };
 
-// Applies a loaded recipe to the run: epochs, learning rate, pruning and
-// low rank.
+// Applies a loaded recipe to the run: epochs, learning rate, pruning, int8
+// quantization-aware training and low rank.
 absl::Status ApplyRecipe(const pruning::Recipe& recipe, training::TrainerOptions& options,
-                         PruningPlan& plan, LowRankPlan& low_rank) {
+                         PruningPlan& plan, std::optional<int>& int8_qat_start_epoch,
+                         LowRankPlan& low_rank) {
   if (recipe.epochs.start_epoch != 0) {
     return absl::UnimplementedError(absl::StrFormat(
         "%s:%d: the epoch range must start at 0", recipe.source, recipe.epochs.where.line));
   }
   if (recipe.quantization.has_value()) {
-    return absl::UnimplementedError(
-        absl::StrFormat("%s:%d: train_prune does not apply !QuantizationModifier yet",
-                        recipe.source, recipe.quantization->where.line));
+    const pruning::QuantizationModifier& q = *recipe.quantization;
+    if (q.bits != 8) {
+      return absl::UnimplementedError(absl::StrFormat(
+          "%s:%d: !QuantizationModifier bits: %d; quantization-aware training is int8 (the "
+          "thesis's 1/2-bit layers are train_prune --low_bit)",
+          recipe.source, q.where.line, q.bits));
+    }
+    if (int8_qat_start_epoch.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s:%d: give --qat_start_epoch or a !QuantizationModifier, not both",
+                          recipe.source, q.where.line));
+    }
+    int8_qat_start_epoch = static_cast<int>(q.start_epoch);
   }
   if (!recipe.low_rank.empty() && !low_rank.rules.empty()) {
     return absl::InvalidArgumentError(
@@ -539,7 +581,6 @@ absl::StatusOr<nlohmann::json> LowBitJson(const quantization::LowBitCallback& lo
   ASSIGN_OR_RETURN(const double reduction, intrinsic_dim::MemoryReduction(sizes));
   return nlohmann::json{{"start_epoch", low_bit.start_epoch()},
                         {"layers", std::move(layers)},
-                        {"activations", "fp32 (not quantized)"},
                         {"memory_reduction", reduction}};
 }
 
@@ -609,6 +650,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   PruningPlan plan;
   if (config.pruning.has_value()) plan.gradual.push_back(*config.pruning);
   LowRankPlan low_rank_plan{config.low_rank, config.low_rank_start_epoch};
+  std::optional<int> int8_qat_start_epoch = config.int8_qat_start_epoch;
   std::optional<pruning::Recipe> recipe;
   if (!config.recipe_path.empty()) {
     if (config.pruning.has_value()) {
@@ -618,7 +660,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     ASSIGN_OR_RETURN(recipe, pruning::ParseRecipe(text, {.source = config.recipe_path,
                                                          .overrides = config.recipe_overrides,
                                                          .graph = &graph}));
-    RETURN_IF_ERROR(ApplyRecipe(*recipe, options, plan, low_rank_plan));
+    RETURN_IF_ERROR(ApplyRecipe(*recipe, options, plan, int8_qat_start_epoch, low_rank_plan));
   }
   if (!config.dense_checkpoint.empty()) {
     RETURN_IF_ERROR(LoadWeights(config.dense_checkpoint, "dense checkpoint", *model));
@@ -653,8 +695,20 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     return absl::InvalidArgumentError(
         "low-rank training cannot be combined with pruning, low-bit training or clustering yet");
   }
+  if (int8_qat_start_epoch.has_value() &&
+      (!config.low_bit.empty() || config.cluster > 0 || !low_rank_plan.rules.empty())) {
+    // Each would move weights off the int8 grid after QAT put them on it.
+    return absl::InvalidArgumentError(
+        "int8 quantization-aware training cannot be combined with low-bit training, clustering "
+        "or low rank");
+  }
+  if (int8_qat_start_epoch.has_value() && *int8_qat_start_epoch >= options.epochs) {
+    return absl::InvalidArgumentError(absl::StrCat("QAT starts at epoch ", *int8_qat_start_epoch,
+                                                   ", but training ends after epoch ",
+                                                   options.epochs - 1));
+  }
   if (!trains && (config.resume || prunes || !config.low_bit.empty() || config.cluster > 0 ||
-                  !low_rank_plan.rules.empty())) {
+                  !low_rank_plan.rules.empty() || int8_qat_start_epoch.has_value())) {
     return absl::InvalidArgumentError(
         "with 0 epochs train_prune only evaluates (and analyses) a model: no pruning, no resume");
   }
@@ -685,6 +739,9 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
 
   Pruners pruners;
   std::unique_ptr<quantization::LowBitCallback> low_bit;
+  std::unique_ptr<quantization::Int8QatCallback> int8_qat;
+  // Removes the quantizers' hook from the model before they are destroyed.
+  ScopedLayerInputHook input_hook(*model);
   std::unique_ptr<clustering::ClusterCallback> clusters;
   std::unique_ptr<lowrank::LowRankCallback> low_rank;
   training::TrainResult trained;
@@ -700,14 +757,20 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
       ASSIGN_OR_RETURN(low_bit, quantization::LowBitCallback::Create(*model, config.low_bit,
                                                                     config.low_bit_start_epoch));
       callbacks.push_back(low_bit.get());
+      if (config.low_bit_activations) input_hook.Set(low_bit.get());
+    }
+    if (int8_qat_start_epoch.has_value()) {
+      // After the pruning callbacks: masks first, then the int8 grid (which
+      // keeps zeros zero).
+      ASSIGN_OR_RETURN(int8_qat, quantization::Int8QatCallback::Create(
+                                     *model, WeightLayers(graph),
+                                     {.start_epoch = *int8_qat_start_epoch}));
+      callbacks.push_back(int8_qat.get());
+      input_hook.Set(int8_qat.get());
     }
     if (config.cluster > 0) {
       std::vector<std::string> kernels;
-      for (const training::Layer& layer : graph.layers()) {
-        if (layer.op == training::LayerOp::kConv2d || layer.op == training::LayerOp::kLinear) {
-          kernels.push_back(layer.name + ".weight");
-        }
-      }
+      for (const std::string& layer : WeightLayers(graph)) kernels.push_back(layer + ".weight");
       ASSIGN_OR_RETURN(clusters, clustering::ClusterCallback::Create(
                                      *model, kernels, config.cluster, config.cluster_start_epoch));
       // After the pruning callbacks: masks first, then the tie to centroids.
@@ -765,10 +828,23 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   }
   if (low_bit != nullptr) {
     ASSIGN_OR_RETURN(result["low_bit"], LowBitJson(*low_bit, graph, *model));
+    result["low_bit"]["activations"] =
+        config.low_bit_activations
+            ? "low-bit layers' inputs clipped to [-1, 1] and quantized at the layer's bits in "
+              "training and evaluation; model.onnx computes them in fp32"
+            : "fp32 (not quantized)";
     if (log != nullptr) {
       std::fprintf(log, "low-bit weights: memory reduction %.2fx over conv and linear layers\n",
                    result["low_bit"]["memory_reduction"].get<double>());
     }
+  }
+  if (int8_qat != nullptr) {
+    result["int8_qat"] = {{"start_epoch", int8_qat->options().start_epoch},
+                          {"active", int8_qat->active()},
+                          {"layers", WeightLayers(graph).size()},
+                          {"observer", quantization::CalibrationMethodName(
+                                           int8_qat->options().observer.method)},
+                          {"fake_quant_top1", after.top1}};
   }
   if (low_rank != nullptr) {
     result["low_rank"] = LowRankJson(*low_rank, training::CountParameters(*model));
@@ -871,6 +947,25 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     if (pruners.target_sparsity) result["artifacts"]["sparsity_plot"] = dir + "/sparsity.svg";
     if (recipe.has_value()) result["artifacts"]["recipe"] = dir + "/recipe.yaml";
     if (sensitivity.has_value()) result["artifacts"]["sensitivity"] = dir + "/sensitivity.csv";
+    if (int8_qat != nullptr && int8_qat->active()) {
+      const quantize::NormalizedImages calibration =
+          quantize::Normalize(data.train, stats.mean, stats.stddev, kCalibrationImages);
+      const quantize::NormalizedImages test_images =
+          quantize::Normalize(data.test, stats.mean, stats.stddev, /*count=*/0);
+      ASSIGN_OR_RETURN(const nlohmann::json exported,
+                       ExportInt8Qat({.fp32 = thinned.has_value() ? &thinned->onnx : &trained_onnx,
+                                      .layer_input_ranges = int8_qat->activation_ranges(),
+                                      .calibration = &calibration,
+                                      .test = &test_images,
+                                      .path = dir + "/model_int8.onnx"}));
+      result["int8_qat"].update(exported);
+      result["artifacts"]["onnx_int8"] = dir + "/model_int8.onnx";
+      if (log != nullptr) {
+        std::fprintf(log, "int8 QAT: fake-quant top-1 %.2f%%, model_int8.onnx top-1 %.2f%% (%d int8 ops)\n",
+                     after.top1, exported["onnx_int8_top1"].get<double>(),
+                     exported["int8_nodes"].get<int>());
+      }
+    }
     if (config.bench_engine.has_value()) {
       ASSIGN_OR_RETURN(result["bench"], BenchModel(onnx_path, *config.bench_engine,
                                                    config.bench_threads,

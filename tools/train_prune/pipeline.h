@@ -100,6 +100,15 @@ struct TrainPruneConfig {
   // not combined with pruning.
   std::map<std::string, int> low_bit;
   int low_bit_start_epoch = 0;
+  // Low-bit training also quantizes those layers' inputs, as the thesis does
+  // (LowBitCallback's activation quantizer).
+  bool low_bit_activations = true;
+  // int8 quantization-aware training (quantization/int8_qat_callback.h) of
+  // every conv and linear layer from this epoch on, or from a recipe's
+  // !QuantizationModifier; unset: off. model.onnx then holds the weights on
+  // their int8 grid in fp32 and model_int8.onnx the QDQ model with the
+  // activation ranges training observed (int8_export.h).
+  std::optional<int> int8_qat_start_epoch;
   // Deep Compression's weight sharing trained in (clustering/
   // cluster_callback.h): at `cluster_start_epoch` every conv and linear
   // weight's non-zeros are clustered into `cluster` values and the centroids
