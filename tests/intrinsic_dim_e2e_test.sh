@@ -100,6 +100,19 @@ assert abs(trained["low_bit"]["memory_reduction"] - ids["memory_reduction"]) < 1
 assert trained["after"]["test_top1"] >= 75, trained["after"]
 print("low-bit:", got, round(trained["low_bit"]["memory_reduction"], 2), trained["after"]["test_top1"])
 PY
+# With the thesis's activation quantization of the low-bit layers' inputs.
+"$train_prune" --data_dir="$data_dir" --epochs=1 --sparsity=0 --low_bit_from="$tmp/lenet.json" \
+  --low_bit_activations --out="$tmp/low_bit_act.json" 2>"$tmp/low_bit_act.stderr" ||
+  fail "train_prune --low_bit_activations exited $?: $(tail -3 "$tmp/low_bit_act.stderr")"
+/usr/bin/python3 - "$tmp/low_bit.json" "$tmp/low_bit_act.json" <<'PY' || fail "low-bit activations"
+import json, sys
+weights_only, both = (json.load(open(p)) for p in sys.argv[1:])
+assert weights_only["low_bit"]["activations"] == "fp32 (not quantized)", weights_only["low_bit"]
+assert both["low_bit"]["activations"].startswith("low-bit layers' inputs clipped"), both["low_bit"]
+# Binary inputs lose information: a different (and here lower) accuracy.
+assert 50 <= both["after"]["test_top1"] != weights_only["after"]["test_top1"], both["after"]
+print("low-bit activations:", both["after"]["test_top1"], "vs", weights_only["after"]["test_top1"])
+PY
 printf '{"layers": 3}' >"$tmp/not_id.json"
 rc=0
 "$train_prune" --data_dir="$data_dir" --epochs=1 --sparsity=0 --low_bit_from="$tmp/not_id.json" \

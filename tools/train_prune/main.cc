@@ -92,9 +92,10 @@ ABSL_FLAG(std::vector<std::string>, low_bit, {},
 ABSL_FLAG(std::string, low_bit_from, "",
           "Take --low_bit from a tools/intrinsic_dim --model result: its layers below 32 bits.");
 ABSL_FLAG(int, low_bit_start_epoch, 0, "First epoch of low-bit training.");
-ABSL_FLAG(bool, low_bit_activations, true,
+ABSL_FLAG(bool, low_bit_activations, false,
           "Also clip the low-bit layers' inputs to [-1, 1] and quantize them at the layer's "
-          "bits (the thesis's scheme).");
+          "bits in training and evaluation (the thesis's scheme); model.onnx still computes "
+          "them in fp32.");
 ABSL_FLAG(int, qat_start_epoch, -1,
           "Int8 quantization-aware training of every conv and linear layer from this epoch on "
           "(or a recipe's !QuantizationModifier); writes model_int8.onnx. -1: off.");

@@ -101,8 +101,10 @@ struct TrainPruneConfig {
   std::map<std::string, int> low_bit;
   int low_bit_start_epoch = 0;
   // Low-bit training also quantizes those layers' inputs, as the thesis does
-  // (LowBitCallback's activation quantizer).
-  bool low_bit_activations = true;
+  // (LowBitCallback's activation quantizer). Off by default: model.onnx
+  // cannot express it (inference/ has no Sign or Round), so the deployed
+  // model would compute differently from the trained one.
+  bool low_bit_activations = false;
   // int8 quantization-aware training (quantization/int8_qat_callback.h) of
   // every conv and linear layer from this epoch on, or from a recipe's
   // !QuantizationModifier; unset: off. model.onnx then holds the weights on
