@@ -953,7 +953,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
       const quantize::NormalizedImages test_images =
           quantize::Normalize(data.test, stats.mean, stats.stddev, /*count=*/0);
       ASSIGN_OR_RETURN(const nlohmann::json exported,
-                       ExportInt8Qat({.fp32 = thinned.has_value() ? &thinned->onnx : &trained_onnx,
+                       ExportInt8Qat({.fp32 = thinned ? &thinned->onnx : &trained_onnx,
                                       .layer_input_ranges = int8_qat->activation_ranges(),
                                       .calibration = &calibration,
                                       .test = &test_images,
@@ -961,7 +961,9 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
       result["int8_qat"].update(exported);
       result["artifacts"]["onnx_int8"] = dir + "/model_int8.onnx";
       if (log != nullptr) {
-        std::fprintf(log, "int8 QAT: fake-quant top-1 %.2f%%, model_int8.onnx top-1 %.2f%% (%d int8 ops)\n",
+        std::fprintf(log,
+                     "int8 QAT: fake-quant top-1 %.2f%%, model_int8.onnx top-1 %.2f%% "
+                     "(%d int8 ops)\n",
                      after.top1, exported["onnx_int8_top1"].get<double>(),
                      exported["int8_nodes"].get<int>());
       }
