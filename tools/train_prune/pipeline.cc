@@ -205,17 +205,6 @@ std::vector<std::string> WeightNames(const pruning::ParamSelection& params) {
 // Calibration images of the int8 export for what QAT did not observe.
 constexpr int64_t kCalibrationImages = 500;
 
-// The module paths of the conv and linear layers, in graph order.
-std::vector<std::string> WeightLayers(const training::LayerGraph& graph) {
-  std::vector<std::string> layers;
-  for (const training::Layer& layer : graph.layers()) {
-    if (layer.op == training::LayerOp::kConv2d || layer.op == training::LayerOp::kLinear) {
-      layers.push_back(layer.name);
-    }
-  }
-  return layers;
-}
-
 // A quantizer's LayerInputHook installed on the model until the guard goes
 // out of scope (before the quantizer, when declared after it).
 class ScopedLayerInputHook {
@@ -763,14 +752,16 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
       // After the pruning callbacks: masks first, then the int8 grid (which
       // keeps zeros zero).
       ASSIGN_OR_RETURN(int8_qat, quantization::Int8QatCallback::Create(
-                                     *model, WeightLayers(graph),
+                                     *model, pruning::PrunableLayers(graph),
                                      {.start_epoch = *int8_qat_start_epoch}));
       callbacks.push_back(int8_qat.get());
       input_hook.Set(int8_qat.get());
     }
     if (config.cluster > 0) {
       std::vector<std::string> kernels;
-      for (const std::string& layer : WeightLayers(graph)) kernels.push_back(layer + ".weight");
+      for (const std::string& layer : pruning::PrunableLayers(graph)) {
+        kernels.push_back(layer + ".weight");
+      }
       ASSIGN_OR_RETURN(clusters, clustering::ClusterCallback::Create(
                                      *model, kernels, config.cluster, config.cluster_start_epoch));
       // After the pruning callbacks: masks first, then the tie to centroids.
@@ -841,7 +832,7 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
   if (int8_qat != nullptr) {
     result["int8_qat"] = {{"start_epoch", int8_qat->options().start_epoch},
                           {"active", int8_qat->active()},
-                          {"layers", WeightLayers(graph).size()},
+                          {"layers", pruning::PrunableLayers(graph).size()},
                           {"observer", quantization::CalibrationMethodName(
                                            int8_qat->options().observer.method)},
                           {"fake_quant_top1", after.top1}};
