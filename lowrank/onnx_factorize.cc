@@ -14,15 +14,6 @@
 namespace edgecompress::lowrank {
 namespace {
 
-void SetFloats(onnx::TensorProto& tensor, const std::string& name, std::vector<int64_t> dims,
-               const std::vector<float>& values) {
-  tensor.Clear();
-  tensor.set_name(name);
-  tensor.set_data_type(onnx::TensorProto::FLOAT);
-  for (int64_t d : dims) tensor.add_dims(d);
-  tensor.set_raw_data(values.data(), values.size() * sizeof(float));
-}
-
 // Replaces graph.node(index) by `first`, `second`, keeping topological order.
 void SplitNode(onnx::GraphProto& graph, int index, onnx::NodeProto first,
                onnx::NodeProto second) {
@@ -119,9 +110,9 @@ absl::StatusOr<FactorizedLayer> FactorizeLayer(onnx::ModelProto& model, const st
     right_dims = {rank, dims[1], dims[2], dims[3]};
     left_dims = {rows, rank, 1, 1};
   }
-  SetFloats(*graph.mutable_initializer(initializer_index), right_name, right_dims,
-            factors->right);
-  SetFloats(*graph.add_initializer(), left_name, left_dims, factors->left);
+  training::SetFloatTensor(*graph.mutable_initializer(initializer_index), right_name, right_dims,
+                           factors->right);
+  training::SetFloatTensor(*graph.add_initializer(), left_name, left_dims, factors->left);
 
   // First: the input through R, no bias; every attribute but alpha/beta (Gemm)
   // keeps its meaning there (transA, strides, pads, dilations, kernel_shape).

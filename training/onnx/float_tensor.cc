@@ -38,4 +38,13 @@ absl::StatusOr<std::vector<float>> FloatTensorValues(const onnx::TensorProto& te
   return values;
 }
 
+void SetFloatTensor(onnx::TensorProto& tensor, const std::string& name,
+                    absl::Span<const int64_t> dims, absl::Span<const float> values) {
+  tensor.Clear();
+  tensor.set_name(name);
+  tensor.set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : dims) tensor.add_dims(d);
+  tensor.set_raw_data(values.data(), values.size() * sizeof(float));
+}
+
 }  // namespace edgecompress::training

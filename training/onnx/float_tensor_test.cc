@@ -37,6 +37,20 @@ TEST(FloatTensorTest, ReadsRawDataAndFloatData) {
   EXPECT_THAT(*FloatTensorValues(scalar, "w"), ElementsAre(2.5f));
 }
 
+// The writer replaces whatever the tensor held (here listed float_data of
+// another shape and name) and the reader gets the values back.
+TEST(FloatTensorTest, SetFloatTensorReplacesTheTensor) {
+  onnx::TensorProto tensor = Tensor({3});
+  tensor.set_name("old");
+  for (float v : {4.0f, 5.0f, 6.0f}) tensor.add_float_data(v);
+  const std::vector<float> values = {1.5f, -2.0f, 3.25f, 0.0f};
+  SetFloatTensor(tensor, "w", {2, 2}, values);
+  EXPECT_EQ(tensor.name(), "w");
+  EXPECT_THAT(tensor.dims(), ElementsAre(2, 2));
+  EXPECT_EQ(tensor.float_data_size(), 0);
+  EXPECT_EQ(*FloatTensorValues(tensor, "w"), values);
+}
+
 TEST(FloatTensorTest, NamesWhatIsWrong) {
   onnx::TensorProto ints = Tensor({2});
   ints.set_data_type(onnx::TensorProto::INT64);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "tools/status/status_macros.h"
+#include "training/onnx/float_tensor.h"
 
 // ONNX stores raw_data little-endian; the copies below are plain memcpy.
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -51,11 +52,7 @@ absl::StatusOr<ParameterView> Lookup(const ParameterLookup& params, const Layer&
 
 void AddInitializer(onnx::GraphProto& graph, const std::string& name,
                     absl::Span<const int64_t> shape, absl::Span<const float> values) {
-  onnx::TensorProto* tensor = graph.add_initializer();
-  tensor->set_name(name);
-  tensor->set_data_type(onnx::TensorProto::FLOAT);
-  for (int64_t d : shape) tensor->add_dims(d);
-  tensor->set_raw_data(values.data(), values.size() * sizeof(float));
+  SetFloatTensor(*graph.add_initializer(), name, shape, values);
 }
 
 void AddInts(onnx::NodeProto& node, const std::string& name, std::vector<int64_t> values) {
