@@ -17,9 +17,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "intrinsic_dim/bit_allocation.h"
 #include "tools/intrinsic_dim/dimension_estimates.h"
-#include "tools/intrinsic_dim/layer_activations.h"
+#include "tools/intrinsic_dim/layer_precision.h"
 #include "tools/npy/npy.h"
 #include "tools/quantize/ptq_pipeline.h"
 #include "tools/result/result_json.h"
@@ -88,12 +87,9 @@ int Main() {
                  estimates->twonn_fit, static_cast<long long>(estimates->pca));
     result.update(EstimatesJson(*estimates, pca_key));
   } else {
-    const std::string significance = absl::GetFlag(FLAGS_significance);
-    if (significance != "twonn_fit" && significance != "twonn_ml" && significance != "pca") {
-      return Fail(kExitBadInput, absl::InvalidArgumentError(absl::StrCat(
-                                     "--significance=", significance,
-                                     ": expected twonn_fit, twonn_ml or pca")));
-    }
+    absl::StatusOr<Significance> significance =
+        ParseSignificance(absl::GetFlag(FLAGS_significance));
+    if (!significance.ok()) return Fail(kExitBadInput, significance.status());
     std::ifstream file(model_path, std::ios::binary);
     if (!file) return Fail(kExitBadInput, absl::NotFoundError(absl::StrCat(model_path, ": cannot open")));
     std::stringstream bytes;
@@ -110,58 +106,23 @@ int Main() {
     const training::ChannelStatistics stats = training::ComputeChannelStatistics(data->train);
     const quantize::NormalizedImages images =
         quantize::Normalize(data->test, stats.mean, stats.stddev, absl::GetFlag(FLAGS_samples));
-    absl::StatusOr<std::vector<LayerActivations>> layers = CollectLayerActivations(
-        model, images.values, images.count, absl::GetFlag(FLAGS_batch_size),
-        absl::GetFlag(FLAGS_threads));
-    if (!layers.ok()) return Fail(kExitBadInput, Prefix(layers.status(), model_path));
-
-    std::vector<double> dimensions;
-    nlohmann::json json_layers = nlohmann::json::array();
-    for (const LayerActivations& layer : *layers) {
-      absl::StatusOr<DimensionEstimates> e = EstimateDimensions(layer.values, layer.shape, options);
-      if (!e.ok()) {
-        return Fail(kExitFailed, Prefix(e.status(), absl::StrCat(model_path, ": layer '",
-                                                                 layer.layer, "'")));
-      }
-      dimensions.push_back(significance == "pca"        ? static_cast<double>(e->pca)
-                           : significance == "twonn_ml" ? e->twonn_ml
-                                                        : e->twonn_fit);
-      nlohmann::json json = EstimatesJson(*e, pca_key);
-      json["layer"] = layer.layer;
-      json["op"] = layer.op;
-      json["value"] = layer.value;
-      json["shape"] = layer.shape;
-      json["parameters"] = layer.parameters;
-      json_layers.push_back(std::move(json));
+    absl::StatusOr<LayerPrecisionAnalysis> analysis = AnalyzeLayerPrecision(
+        model, images.values, images.count,
+        {.estimates = options,
+         .significance = *significance,
+         .bits = {.delta = absl::GetFlag(FLAGS_delta)},
+         .batch_size = absl::GetFlag(FLAGS_batch_size),
+         .num_threads = absl::GetFlag(FLAGS_threads)});
+    if (!analysis.ok()) {
+      return Fail(absl::IsFailedPrecondition(analysis.status()) ? kExitFailed : kExitBadInput,
+                  Prefix(analysis.status(), model_path));
     }
-    absl::StatusOr<std::vector<intrinsic_dim::LayerPrecision>> precisions =
-        intrinsic_dim::AllocateBits(dimensions, {.delta = absl::GetFlag(FLAGS_delta)});
-    if (!precisions.ok()) return Fail(kExitBadInput, Prefix(precisions.status(), model_path));
-    std::vector<intrinsic_dim::LayerSize> sizes;
-    std::fprintf(stderr, "%-16s %-7s %12s %9s %9s %6s %10s %5s\n", "layer", "op", "parameters",
-                 "twonn_ml", "twonn_fit", "pca", "criterion", "bits");
-    for (size_t l = 0; l < layers->size(); ++l) {
-      const intrinsic_dim::LayerPrecision& p = (*precisions)[l];
-      json_layers[l]["criterion"] = p.criterion ? nlohmann::json(*p.criterion) : nlohmann::json();
-      json_layers[l]["significant"] = p.significant;
-      json_layers[l]["bits"] = p.bits;
-      sizes.push_back({(*layers)[l].parameters, p.bits});
-      const std::string criterion = p.criterion ? absl::StrFormat("%.2f", *p.criterion) : "-";
-      std::fprintf(stderr, "%-16s %-7s %12lld %9.2f %9.2f %6lld %10s %5d\n",
-                   (*layers)[l].layer.c_str(), (*layers)[l].op.c_str(),
-                   static_cast<long long>((*layers)[l].parameters),
-                   json_layers[l]["twonn_ml"].get<double>(),
-                   json_layers[l]["twonn_fit"].get<double>(),
-                   static_cast<long long>(json_layers[l][pca_key].get<int64_t>()),
-                   criterion.c_str(), p.bits);
-    }
-    absl::StatusOr<double> reduction = intrinsic_dim::MemoryReduction(sizes);
-    if (!reduction.ok()) return Fail(kExitBadInput, Prefix(reduction.status(), model_path));
-    std::fprintf(stderr, "%lld images; memory reduction of these bit widths %.2fx\n",
-                 static_cast<long long>(images.count), *reduction);
+    std::fprintf(stderr, "%s%lld images; memory reduction of these bit widths %.2fx\n",
+                 FormatLayerPrecisionTable(*analysis).c_str(),
+                 static_cast<long long>(images.count), analysis->memory_reduction);
     result["samples"] = images.count;
-    result["layers"] = std::move(json_layers);
-    result["memory_reduction"] = *reduction;
+    result["layers"] = LayerPrecisionJson(*analysis, pca_key);
+    result["memory_reduction"] = analysis->memory_reduction;
   }
 
   const std::string out = absl::GetFlag(FLAGS_out);
