@@ -9,12 +9,15 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "metrics/metrics_run.h"
 #include "tools/compress/chain.h"
 #include "tools/io/directory.h"
@@ -132,6 +135,14 @@ int Run() {
   if (metrics_dir.empty()) metrics_dir = config->output_dir + "/wandb";
   metrics::MetricsRunOptions options = metrics::MetricsRunOptionsFromEnvironment(metrics_dir);
   if (options.job_type.empty()) options.job_type = "compress_chain";
+  // The run's notes (where its rows went) follow a success; a failure is the
+  // one line of its error.
+  absl::Mutex notes_mutex;
+  std::vector<std::string> notes;
+  options.log_line = [&](absl::string_view line) {
+    absl::MutexLock lock(&notes_mutex);
+    notes.emplace_back(line);
+  };
   for (const auto& [name, value] : config->flags) options.config[name] = value;
   absl::StatusOr<std::unique_ptr<metrics::MetricsRun>> run = metrics::OpenMetricsRun(options);
   if (!run.ok()) return Fail(kExitOutputFailed, run.status());
@@ -139,25 +150,24 @@ int Run() {
   training::ProgressBar progress(stderr, isatty(STDERR_FILENO) != 0);
   absl::StatusOr<nlohmann::json> report =
       RunCompressChain(*config, run->get(), progress, isatty(STDERR_FILENO) != 0 ? nullptr : stderr);
-  int code = kExitOk;
-  if (!report.ok()) {
-    code = Fail(ExitCodeFor(report.status()), report.status());
-  } else {
-    const nlohmann::json& final_numbers = (*report)["final"];
-    std::fprintf(stderr,
-                 "compress_chain: %s top-1 %.2f%% (%.2f pt below fp32), %lld bytes stored, "
-                 "%.2fx smaller, memory reduction %.2fx; report %s/report.json\n",
-                 final_numbers["onnx"].get<std::string>().c_str(),
-                 final_numbers["test_top1"].get<double>(),
-                 final_numbers["top1_drop"].get<double>(),
-                 static_cast<long long>(final_numbers["stored_bytes"].get<int64_t>()),
-                 final_numbers["compression"].get<double>(),
-                 final_numbers["memory_reduction"].get<double>(), config->output_dir.c_str());
+  const ExitCode code = report.ok() ? kExitOk : ExitCodeFor(report.status());
+  const absl::Status finished = (*run)->Finish(code);
+  if (!report.ok()) return Fail(code, report.status());
+  if (!finished.ok()) return Fail(kExitOutputFailed, finished);
+  {
+    absl::MutexLock lock(&notes_mutex);
+    for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
   }
-  if (absl::Status finished = (*run)->Finish(code); !finished.ok() && code == kExitOk) {
-    return Fail(kExitOutputFailed, finished);
-  }
-  return code;
+  const nlohmann::json& final_numbers = (*report)["final"];
+  std::fprintf(stderr,
+               "compress_chain: %s top-1 %.2f%% (%.2f pt below fp32), %lld bytes stored, "
+               "%.2fx smaller, memory reduction %.2fx; report %s/report.json\n",
+               final_numbers["onnx"].get<std::string>().c_str(),
+               final_numbers["test_top1"].get<double>(), final_numbers["top1_drop"].get<double>(),
+               static_cast<long long>(final_numbers["stored_bytes"].get<int64_t>()),
+               final_numbers["compression"].get<double>(),
+               final_numbers["memory_reduction"].get<double>(), config->output_dir.c_str());
+  return kExitOk;
 }
 
 }  // namespace
