@@ -21,6 +21,7 @@
 #include "metrics/metrics_run.h"
 #include "tools/compress/chain.h"
 #include "tools/io/directory.h"
+#include "tools/status/exit_code.h"
 #include "tools/status/status_macros.h"
 
 ABSL_FLAG(std::string, model, "lenet5", "Zoo model (train_prune's names).");
@@ -50,35 +51,15 @@ ABSL_FLAG(std::string, metrics_dir, "",
 namespace edgecompress::compress {
 namespace {
 
-enum ExitCode {
-  kExitOk = 0,
-  kExitBadInput = 2,
-  kExitFailed = 3,
-  kExitOutputFailed = 4,
-  kExitRuined = 5,
-};
+using tools::ExitCode;
+using tools::ExitCodeFor;
+using tools::kExitBadInput;
+using tools::kExitOk;
+using tools::kExitOutputFailed;
 
 int Fail(ExitCode code, const absl::Status& status) {
   std::cerr << "compress_chain: " << status.message() << "\n";
   return code;
-}
-
-ExitCode ExitCodeFor(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kInternal:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kResourceExhausted:
-      return kExitOutputFailed;
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kDataLoss:
-    case absl::StatusCode::kUnimplemented:
-      return kExitBadInput;
-    case absl::StatusCode::kAborted:
-      return kExitRuined;
-    default:
-      return kExitFailed;
-  }
 }
 
 absl::StatusOr<CompressChainConfig> ConfigFromFlags() {

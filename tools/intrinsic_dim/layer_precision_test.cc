@@ -3,8 +3,6 @@
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,19 +11,18 @@
 #include "gtest/gtest.h"
 #include "tools/intrinsic_dim/layer_activations.h"
 #include "tools/status/status_matchers.h"
+#include "training/onnx/onnx_file.h"
 
 namespace edgecompress::intrinsic_dim_tool {
 namespace {
 
 using ::testing::HasSubstr;
 
-onnx::ModelProto ReadModel(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << file.rdbuf();
-  onnx::ModelProto model;
-  EXPECT_TRUE(model.ParseFromString(bytes.str())) << path;
-  return model;
+onnx::ModelProto SmallCnn() {
+  absl::StatusOr<onnx::ModelProto> model =
+      training::ReadOnnxFile("inference/testdata/small_cnn.onnx");
+  EXPECT_THAT(model, IsOk());
+  return model.value_or(onnx::ModelProto());
 }
 
 // Distinct pseudo-random images of small_cnn's [3, 16, 16] input.
@@ -38,7 +35,7 @@ std::vector<float> Images(int count) {
 // The analysis is the estimators and the rule applied to the collected
 // activations: recomputed here layer by layer from the same inputs.
 TEST(LayerPrecisionTest, AppliesTheRuleToTheChosenEstimate) {
-  const onnx::ModelProto model = ReadModel("inference/testdata/small_cnn.onnx");
+  const onnx::ModelProto model = SmallCnn();
   const std::vector<float> images = Images(40);
   for (const Significance significance :
        {Significance::kTwoNnFit, Significance::kTwoNnMl, Significance::kPca}) {
@@ -91,7 +88,7 @@ TEST(LayerPrecisionTest, AppliesTheRuleToTheChosenEstimate) {
 // Identical images give every layer duplicate points: no TwoNN estimate,
 // reported as the layer's failure, not as bad input.
 TEST(LayerPrecisionTest, DuplicateActivationsNameTheLayer) {
-  const onnx::ModelProto model = ReadModel("inference/testdata/small_cnn.onnx");
+  const onnx::ModelProto model = SmallCnn();
   const std::vector<float> images(4 * 3 * 16 * 16, 0.5f);
   const absl::Status status = AnalyzeLayerPrecision(model, images, 4, {.batch_size = 2}).status();
   EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;

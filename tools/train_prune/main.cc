@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "tools/result/result_json.h"
+#include "tools/status/exit_code.h"
 #include "tools/status/status_macros.h"
 #include "metrics/metrics_run.h"
 #include "tools/io/directory.h"
@@ -124,34 +125,16 @@ ABSL_FLAG(std::string, metrics_dir, "",
 namespace edgecompress {
 namespace {
 
-// Exit codes beyond Abseil's 1 for bad flags, listed in the usage text.
-enum ExitCode {
-  kExitOk = 0,
-  kExitBadInput = 2,
-  kExitTrainingFailed = 3,
-  kExitOutputFailed = 4,
-  kExitRuined = 5,
-};
+using tools::ExitCode;
+using tools::ExitCodeFor;
+using tools::kExitBadInput;
+using tools::kExitOk;
+using tools::kExitOutputFailed;
+using tools::kExitRuined;
 
 int Fail(ExitCode code, const absl::Status& status) {
   std::cerr << "train_prune: " << status.message() << "\n";
   return code;
-}
-
-ExitCode ExitCodeFor(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kInternal:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kResourceExhausted:
-      return kExitOutputFailed;
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kDataLoss:
-    case absl::StatusCode::kUnimplemented:
-      return kExitBadInput;
-    default:
-      return kExitTrainingFailed;
-  }
 }
 
 absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
