@@ -1,6 +1,7 @@
 #include "partition/tiling.h"
 
 #include <algorithm>
+#include <cassert>
 #include <string>
 #include <utility>
 
@@ -90,6 +91,37 @@ absl::StatusOr<TilePlan> PlanTiles(absl::Span<const SpatialLayer> layers, int ro
     }
   }
   return plan;
+}
+
+std::vector<float> CropTileInput(absl::Span<const float> input, const std::array<int64_t, 4>& shape,
+                                 const Tile& tile) {
+  const std::array<Range, 2>& region = tile.layers.front().input;
+  assert(static_cast<int64_t>(input.size()) == shape[0] * shape[1] * shape[2] * shape[3]);
+  std::vector<float> crop;
+  crop.reserve(shape[0] * shape[1] * region[0].size() * region[1].size());
+  for (int64_t plane = 0; plane < shape[0] * shape[1]; ++plane) {
+    for (int64_t y = region[0].begin; y < region[0].end; ++y) {
+      const float* row = input.data() + (plane * shape[2] + y) * shape[3];
+      crop.insert(crop.end(), row + region[1].begin, row + region[1].end);
+    }
+  }
+  return crop;
+}
+
+void PlaceTileOutput(absl::Span<const float> tile_output, const Tile& tile,
+                     const std::array<int64_t, 4>& shape, absl::Span<float> output) {
+  const std::array<Range, 2>& region = tile.layers.back().output;
+  assert(static_cast<int64_t>(tile_output.size()) ==
+         shape[0] * shape[1] * region[0].size() * region[1].size());
+  assert(static_cast<int64_t>(output.size()) == shape[0] * shape[1] * shape[2] * shape[3]);
+  const float* from = tile_output.data();
+  for (int64_t plane = 0; plane < shape[0] * shape[1]; ++plane) {
+    for (int64_t y = region[0].begin; y < region[0].end; ++y) {
+      float* row = output.data() + (plane * shape[2] + y) * shape[3];
+      std::copy(from, from + region[1].size(), row + region[1].begin);
+      from += region[1].size();
+    }
+  }
 }
 
 }  // namespace edgecompress::partition

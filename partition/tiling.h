@@ -76,6 +76,16 @@ struct TilePlan {
 // arithmetic does not give, or a grid finer than the output.
 absl::StatusOr<TilePlan> PlanTiles(absl::Span<const SpatialLayer> layers, int rows, int cols);
 
+// The tile's input region of `input`, an NCHW tensor of `shape` (H and W
+// the first layer's input size): [N, C, rows, cols] of the region, in order.
+std::vector<float> CropTileInput(absl::Span<const float> input, const std::array<int64_t, 4>& shape,
+                                 const Tile& tile);
+
+// Writes `tile_output` ([N, C, rows, cols] of the tile's region of the last
+// layer's output) into `output`, the whole NCHW output of `shape`.
+void PlaceTileOutput(absl::Span<const float> tile_output, const Tile& tile,
+                     const std::array<int64_t, 4>& shape, absl::Span<float> output);
+
 }  // namespace edgecompress::partition
 
 #endif  // EDGECOMPRESS_PARTITION_TILING_H_
