@@ -83,6 +83,7 @@ absl::StatusOr<GatewayRun> TileGateway::Run(absl::Span<const float> input) {
   std::vector<std::vector<bool>> tried(num_tiles, std::vector<bool>(num_workers, false));
   std::deque<int> queue;
   for (int t = 0; t < num_tiles; ++t) queue.push_back(t);
+  std::vector<bool> busy(num_workers, false), retired(num_workers, false);
   int done = 0, in_flight = 0;
   std::mutex mutex;
   std::condition_variable changed;
@@ -90,32 +91,40 @@ absl::StatusOr<GatewayRun> TileGateway::Run(absl::Span<const float> input) {
   const auto serve = [&](int worker) {
     std::unique_lock<std::mutex> lock(mutex);
     while (true) {
-      // Its own tiles (t mod workers) first, as DeepThings hands them out,
-      // then any other it has not tried (work stealing).
+      // Its own tiles (t mod workers) first, as DeepThings hands them out;
+      // then, work stealing, a tile whose owner is busy with another or
+      // retired. An owner that has not come for its tile yet keeps it, so
+      // every worker gets its own tiles and the schedule does not depend on
+      // which thread starts first.
       auto pick = queue.end();
+      bool untried = false;
       for (auto it = queue.begin(); it != queue.end(); ++it) {
         if (tried[*it][worker]) continue;
-        if (*it % num_workers == worker) {
+        untried = true;
+        const int owner = *it % num_workers;
+        if (owner == worker) {
           pick = it;
           break;
         }
-        if (pick == queue.end()) pick = it;
+        if (pick == queue.end() && (busy[owner] || retired[owner])) pick = it;
       }
       if (pick == queue.end()) {
-        // Nothing for this worker now; a tile in flight elsewhere may come back.
-        if (done == num_tiles || in_flight == 0) return;
+        // Nothing for this worker now; a tile may still come its way.
+        if (done == num_tiles || (!untried && in_flight == 0)) return;
         changed.wait(lock);
         continue;
       }
       const int t = *pick;
       queue.erase(pick);
       tried[t][worker] = true;
+      busy[worker] = true;
       ++in_flight;
       lock.unlock();
       const absl::Time attempt = absl::Now();
       absl::StatusOr<std::vector<float>> output =
           RunTileOn(options_.workers[worker], requests[t], output_shapes[t], options_.tile_timeout);
       lock.lock();
+      busy[worker] = false;
       --in_flight;
       changed.notify_all();
       if (output.ok()) {
@@ -130,7 +139,8 @@ absl::StatusOr<GatewayRun> TileGateway::Run(absl::Span<const float> input) {
                                           options_.workers[worker].port, ": ",
                                           output.status().message()));
       queue.push_front(t);
-      return;  // retired for this run
+      retired[worker] = true;
+      return;
     }
   };
   std::vector<std::thread> threads;
