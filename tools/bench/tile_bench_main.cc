@@ -28,6 +28,9 @@ ABSL_FLAG(std::vector<std::string>, workers, {},
           "tile_worker endpoints host:port, comma-separated; empty: --local_workers in-process "
           "workers on loopback.");
 ABSL_FLAG(int, local_workers, 2, "In-process workers when --workers is empty.");
+ABSL_FLAG(double, tile_timeout_seconds, 10.0,
+          "Per tile attempt (connect, send, reply); a worker that takes longer is retired and "
+          "its tile re-run on another.");
 ABSL_FLAG(int, threads, 1, "XNNPACK threads of each runtime (whole model, rest, local workers).");
 ABSL_FLAG(int, warmup, 3, "Untimed runs per grid.");
 ABSL_FLAG(int, min_reps, 20, "Timed repetitions per grid at least.");
@@ -69,6 +72,9 @@ absl::StatusOr<TileBenchConfig> ConfigFromFlags() {
     config.workers.push_back(*endpoint);
   }
   config.local_workers = absl::GetFlag(FLAGS_local_workers);
+  const double timeout = absl::GetFlag(FLAGS_tile_timeout_seconds);
+  if (!(timeout > 0)) return absl::InvalidArgumentError("--tile_timeout_seconds must be > 0");
+  config.tile_timeout = absl::Seconds(timeout);
   config.num_threads = absl::GetFlag(FLAGS_threads);
   config.policy.warmup_runs = absl::GetFlag(FLAGS_warmup);
   config.policy.min_reps = absl::GetFlag(FLAGS_min_reps);

@@ -102,6 +102,7 @@ absl::StatusOr<TileBenchResult> RunTileBenchmark(const TileBenchConfig& config, 
                                  .cols = cols,
                                  .batch = config.batch,
                                  .workers = endpoints,
+                                 .tile_timeout = config.tile_timeout,
                                  .num_threads = config.num_threads}));
     result.input_shape = gateway->prefix().input_shape;
     result.cut_shape = gateway->prefix().cut_shape;

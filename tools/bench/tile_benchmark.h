@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "partition/frame_io.h"
 #include "tools/bench/benchmark_runner.h"
@@ -33,6 +34,7 @@ struct TileBenchConfig {
   size_t batch = 1;
   std::vector<partition::Endpoint> workers;  // empty: local workers
   int local_workers = 2;
+  absl::Duration tile_timeout = absl::Seconds(10);  // per attempt (gateway.h)
   int num_threads = 1;  // of the unpartitioned model, the rest model and local workers
   RepetitionPolicy policy;
   uint64_t seed = 1;  // uniform [-1, 1] input
