@@ -3,11 +3,13 @@
 # MobileNet-v2's first six layers (PyTorch-exported) run as 1x1, 2x2 and 3x3
 # tiles on three workers, one of which was killed before the run: its tiles
 # are re-run on the others and the output equals the unpartitioned model's.
-# Then SIGTERM stops a worker cleanly, and bad flags fail with one line.
+# memplan --tiles agrees on each device's memory; SIGTERM stops a worker
+# cleanly, and bad flags fail with one line.
 set -euo pipefail
 
 worker="$TEST_SRCDIR/edgecompress/tools/tile_worker/tile_worker"
 tile_bench="$TEST_SRCDIR/edgecompress/tools/bench/tile_bench"
+memplan="$TEST_SRCDIR/edgecompress/tools/memplan/memplan"
 model="$TEST_SRCDIR/edgecompress/inference/testdata/mobilenet_v2.onnx"
 tmp="$TEST_TMPDIR"
 
@@ -59,6 +61,19 @@ assert grids["2x2"]["device_memory_reduction"] > 3, grids["2x2"]
 assert grids["3x3"]["device_memory_reduction"] > grids["2x2"]["device_memory_reduction"], grids
 print("tiles:", {n: (round(g["whole_over_tiled"], 2), round(g["device_memory_reduction"], 2))
                  for n, g in grids.items()})
+PY
+
+# memplan reports the same per-device memory for the 3x3 tiling.
+"$memplan" --graph="$model" --tiles=3x3 --fused_layers=6 --out="$tmp/plan.json" \
+  2>"$tmp/memplan.err" || fail "memplan --tiles exited $?: $(cat "$tmp/memplan.err")"
+/usr/bin/python3 - "$tmp/plan.json" "$tmp/tiles.json" <<'PY' || fail "memplan tiling"
+import json, sys
+plan, bench = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+tiling = plan["tiling"]
+assert tiling["grid"] == "3x3" and len(tiling["devices"]) == 9, tiling
+three = [g for g in bench["grids"] if g["grid"] == "3x3"][0]
+assert tiling["max_device_bytes"] == three["max_device_bytes"], (tiling, three)
+assert tiling["whole_prefix_bytes"] == three["whole_prefix_bytes"], (tiling, three)
 PY
 
 kill -TERM "$pid_a"

@@ -25,7 +25,9 @@
 #include "tools/io/atomic_file.h"
 #include "tools/memplan/graph_file.h"
 #include "tools/memplan/report.h"
+#include "tools/memplan/tiling_report.h"
 #include "tools/result/result_json.h"
+#include "training/onnx/onnx_file.h"
 
 ABSL_FLAG(std::string, graph, "", "The graph to plan: an ONNX model (.onnx) or a JSON graph (.json).");
 ABSL_FLAG(int64_t, batch, 1, "Value of an ONNX graph input's symbolic batch dimension.");
@@ -33,6 +35,10 @@ ABSL_FLAG(int64_t, max_states, 1'000'000,
           "Memoised states the exact reordering may visit before it falls back to a greedy "
           "order (the output says which was used).");
 ABSL_FLAG(std::string, out, "", "Write the JSON plan here (atomically); stdout if empty.");
+ABSL_FLAG(std::string, tiles, "",
+          "ONNX only: also each device's memory when the first --fused_layers layers run as "
+          "this grid of fused tiles (RxC, e.g. 3x3; partition/), beside one device.");
+ABSL_FLAG(int, fused_layers, 1, "With --tiles: Conv and MaxPool layers fused into the tiles.");
 ABSL_FLAG(std::string, svg_dir, "",
           "If set, write arena_default.svg, arena_reordered.svg and live_memory.svg here.");
 
@@ -108,12 +114,30 @@ int Run() {
       {"batch", absl::StrCat(absl::GetFlag(FLAGS_batch))},
       {"max_states", absl::StrCat(reorder_options.max_states)},
       {"out", absl::GetFlag(FLAGS_out)},
-      {"svg_dir", absl::GetFlag(FLAGS_svg_dir)}};
+      {"svg_dir", absl::GetFlag(FLAGS_svg_dir)},
+      {"tiles", absl::GetFlag(FLAGS_tiles)},
+      {"fused_layers", absl::StrCat(absl::GetFlag(FLAGS_fused_layers))}};
   nlohmann::json result = tools::NewResult("memplan", /*seed=*/0, flags);
   memplan::AddPlansToJson(*graph, plans, result);
   result["reorder_states_visited"] = reordering->states_visited;
   result["timings_ms"] = {
       {"load", load_ms}, {"reorder", reorder_ms}, {"plan", plan_ms}, {"total", total_ms}};
+
+  if (const std::string tiles = absl::GetFlag(FLAGS_tiles); !tiles.empty()) {
+    absl::StatusOr<std::pair<int, int>> grid = memplan_tool::ParseGrid(tiles);
+    if (!grid.ok()) return Fail(kExitBadInput, grid.status());
+    absl::StatusOr<onnx::ModelProto> model = training::ReadOnnxFile(path);
+    if (!model.ok()) return Fail(kExitBadInput, model.status());
+    absl::StatusOr<memplan_tool::TilingReport> tiling =
+        memplan_tool::ReportTiling(*model, absl::GetFlag(FLAGS_fused_layers), grid->first,
+                                   grid->second, absl::GetFlag(FLAGS_batch));
+    if (!tiling.ok()) {
+      return Fail(kExitBadInput, absl::Status(tiling.status().code(),
+                                              absl::StrCat(path, ": ", tiling.status().message())));
+    }
+    std::cerr << tiling->table;
+    result["tiling"] = tiling->json;
+  }
 
   const std::string svg_dir = absl::GetFlag(FLAGS_svg_dir);
   if (!svg_dir.empty()) {
