@@ -107,6 +107,17 @@ Trainer::Trainer(ImageClassifier& model, const TrainerOptions& options, LrSchedu
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(ImageClassifier& model,
                                                          const TrainerOptions& options) {
   RETURN_IF_ERROR(ValidateOptions(options));
+  if (!options.exit_loss_weights.empty() &&
+      static_cast<int>(options.exit_loss_weights.size()) != model.num_exits()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%d exit loss weights for a model with %d exits", options.exit_loss_weights.size(),
+        model.num_exits()));
+  }
+  for (double weight : options.exit_loss_weights) {
+    if (!(weight >= 0) || !std::isfinite(weight)) {
+      return absl::InvalidArgumentError(absl::StrCat("exit loss weight ", weight, " is not >= 0"));
+    }
+  }
   ASSIGN_OR_RETURN(LrSchedule schedule, LrSchedule::Create(options.lr_schedule));
   const OptimizerOptions& o = options.optimizer;
   const double lr = options.lr_schedule.base_learning_rate;
@@ -167,9 +178,24 @@ absl::StatusOr<TrainResult> Trainer::Fit(BatchSource& train, const TensorDataset
       const StepInfo info = {.epoch = epoch, .step = step, .steps_per_epoch = steps,
                              .global_step = epoch * steps + step, .learning_rate = learning_rate};
       optimizer_->zero_grad();
-      const torch::Tensor logits = model_.forward(batch->images);
-      torch::Tensor loss = F::cross_entropy(
-          logits, batch->labels, F::CrossEntropyFuncOptions().label_smoothing(options_.label_smoothing));
+      const auto cross_entropy = [&](const torch::Tensor& logits) {
+        return F::cross_entropy(logits, batch->labels,
+                                F::CrossEntropyFuncOptions().label_smoothing(options_.label_smoothing));
+      };
+      torch::Tensor logits, loss;
+      if (model_.num_exits() > 1) {
+        const std::vector<torch::Tensor> exits = model_.ForwardExits(batch->images);
+        logits = exits.back();
+        loss = torch::zeros({}, logits.options());
+        for (size_t k = 0; k < exits.size(); ++k) {
+          const double weight =
+              options_.exit_loss_weights.empty() ? 1.0 : options_.exit_loss_weights[k];
+          loss = loss + weight * cross_entropy(exits[k]);
+        }
+      } else {
+        logits = model_.forward(batch->images);
+        loss = cross_entropy(logits);
+      }
       if (options_.teacher != nullptr) {
         torch::Tensor soft_targets;
         {

@@ -69,6 +69,11 @@ struct TrainerOptions {
   // runs in eval mode without gradients.
   ImageClassifier* teacher = nullptr;
   double distillation_temperature = 4.0, distillation_alpha = 0.9;
+  // Early-exit models (ImageClassifier::num_exits() > 1) train on the
+  // weighted sum of every exit's cross-entropy (BranchyNet's joint loss),
+  // one weight per exit, side exits first; empty: 1 for each. Distillation
+  // and the reported training accuracy use the final exit.
+  std::vector<double> exit_loss_weights;
   int early_stopping_patience = 0;  // epochs; 0 disables
   double early_stopping_min_delta = 0.0;
   int ruined_check_epochs = 1;

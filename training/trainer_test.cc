@@ -91,6 +91,61 @@ TEST_F(TrainerTest, LearnsASeparableTaskAndLogsEveryEpoch) {
   EXPECT_DOUBLE_EQ(eval.top1, result->history[1].at("val_top1"));
 }
 
+// An early-exit toy: a side and a final linear classifier on the same image.
+class TwoExitNet : public ImageClassifier {
+ public:
+  TwoExitNet() {
+    side_ = register_module("side", torch::nn::Linear(28 * 28, 4));
+    final_ = register_module("final", torch::nn::Linear(28 * 28, 4));
+  }
+  torch::Tensor forward(torch::Tensor images) override {
+    return final_->forward(images.flatten(1));
+  }
+  int num_exits() const override { return 2; }
+  std::vector<torch::Tensor> ForwardExits(torch::Tensor images) override {
+    const torch::Tensor x = images.flatten(1);
+    return {side_->forward(x), final_->forward(x)};
+  }
+  LayerGraph Describe() const override {
+    LayerGraph graph({1, 28, 28});
+    const std::string x = graph.Flatten(LayerGraph::kInput);
+    const std::string side = graph.Linear("side", x, {.in_features = 784, .out_features = 4});
+    graph.SetOutput(graph.Linear("final", x, {.in_features = 784, .out_features = 4}));
+    graph.AddSideOutput(side);
+    return graph;
+  }
+  torch::nn::Linear side_{nullptr}, final_{nullptr};
+};
+
+// BranchyNet's joint loss: every exit learns; a zero weight leaves an exit
+// untouched (no weight decay, so nothing else moves it).
+TEST_F(TrainerTest, EarlyExitsTrainOnTheWeightedSumOfTheirLosses) {
+  const TensorDataset train = BandImages(256, 11), test = BandImages(256, 12);
+  TwoExitNet joint;
+  ASSERT_THAT(Train(joint, Options(2), train, nullptr), IsOk());
+  {
+    torch::NoGradGuard no_grad;
+    joint.eval();
+    for (const torch::Tensor& logits : joint.ForwardExits(test.images)) {
+      const double top1 = logits.argmax(1).eq(test.labels).to(torch::kFloat).mean().item<double>();
+      EXPECT_GT(top1, 0.9);
+    }
+  }
+
+  TwoExitNet final_only;
+  const torch::Tensor side_before = final_only.side_->weight.clone();
+  TrainerOptions options = Options(1);
+  options.exit_loss_weights = {0.0, 1.0};
+  ASSERT_THAT(Train(final_only, options, train, nullptr), IsOk());
+  EXPECT_TRUE(torch::equal(final_only.side_->weight, side_before));
+
+  options.exit_loss_weights = {1.0};
+  EXPECT_THAT(Trainer::Create(final_only, options).status().message(),
+              HasSubstr("1 exit loss weights for a model with 2 exits"));
+  options.exit_loss_weights = {1.0, -1.0};
+  EXPECT_THAT(Trainer::Create(final_only, options).status().message(), HasSubstr("not >= 0"));
+}
+
 // The exactness test: 2 epochs straight == 1 epoch, stop, resume 1.
 TEST_F(TrainerTest, ResumeFromACheckpointIsExact) {
   const TensorDataset train = BandImages(256, 5);

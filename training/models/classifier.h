@@ -37,8 +37,17 @@ class ImageClassifier : public torch::nn::Module {
   // images: [batch, channels, height, width]; returns [batch, num_classes].
   virtual torch::Tensor forward(torch::Tensor images) = 0;
 
-  // The forward pass as layers named by module path (layer_graph.h).
+  // The forward pass as layers named by module path (layer_graph.h); an
+  // early-exit model's side classifiers are its side outputs.
   virtual LayerGraph Describe() const = 0;
+
+  // Early-exit networks (BranchyNet, Teerapittayanon et al. 2016): the
+  // logits of every exit, side classifiers first, the final one (what
+  // forward() returns) last. A model without side exits has one.
+  virtual int num_exits() const { return 1; }
+  virtual std::vector<torch::Tensor> ForwardExits(torch::Tensor images) {
+    return {forward(std::move(images))};
+  }
 
   // Not owned; nullptr removes it. One hook at a time: a second replaces the first.
   void set_layer_input_hook(LayerInputHook* hook) { layer_input_hook_ = hook; }

@@ -212,6 +212,12 @@ absl::StatusOr<std::vector<Shape>> InferShapes(const LayerGraph& graph) {
     return absl::InvalidArgumentError(
         absl::StrCat("graph output '", graph.output(), "' is not a value of the graph"));
   }
+  for (const std::string& side : graph.side_outputs()) {
+    if (shapes.find(side) == shapes.end() || side == graph.output()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("side output '", side, "' is not a value of the graph besides its output"));
+    }
+  }
   return ordered;
 }
 

@@ -106,11 +106,17 @@ class LayerGraph {
   std::string Flatten(absl::string_view input);
   std::string Add(absl::string_view a, absl::string_view b);
   void SetOutput(absl::string_view value) { output_ = std::string(value); }
+  // An early exit's logits (a side classifier of an early-exit network):
+  // values the model also outputs, in order from the earliest. The graph
+  // output stays the final classifier's; ExportOnnx adds side outputs only
+  // when asked.
+  void AddSideOutput(absl::string_view value) { side_outputs_.emplace_back(value); }
 
   static constexpr absl::string_view kInput = "input";
   const Shape& input_shape() const { return input_shape_; }
   const std::vector<Layer>& layers() const { return layers_; }
   const std::string& output() const { return output_; }
+  const std::vector<std::string>& side_outputs() const { return side_outputs_; }
 
   // The layers that read `value`, by index into layers().
   std::vector<int> Consumers(absl::string_view value) const;
@@ -122,12 +128,13 @@ class LayerGraph {
   Shape input_shape_;
   std::vector<Layer> layers_;
   std::string output_;
+  std::vector<std::string> side_outputs_;
 };
 
 // Shapes of every value, in the order: input, then each layer's output.
 // kInvalidArgument naming the layer for an undefined or duplicate value,
 // channel or feature counts that do not match, a kernel larger than its
-// padded input, Add of different shapes, or a missing output.
+// padded input, Add of different shapes, or a missing output or side output.
 absl::StatusOr<std::vector<Shape>> InferShapes(const LayerGraph& graph);
 
 // Multiply-accumulates of one forward pass of one sample, per conv and linear

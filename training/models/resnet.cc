@@ -4,6 +4,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/container/sequential.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -126,6 +127,13 @@ absl::StatusOr<std::shared_ptr<ResNet>> ResNet::CreateCifar(const ResNetOptions&
         options.depth));
   }
   if (absl::Status status = ValidateCounts(options); !status.ok()) return status;
+  for (size_t i = 0; i < options.exit_stages.size(); ++i) {
+    const int stage = options.exit_stages[i];
+    if (stage < 0 || stage >= 2 || (i > 0 && stage <= options.exit_stages[i - 1])) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "exit stages must be ascending in [0, 2) (before the last of 3 stages), got %d", stage));
+    }
+  }
   const int n = (options.depth - 2) / 6;
   return std::shared_ptr<ResNet>(new ResNet(
       options, {.bottleneck = false, .stem_channels = 16, .blocks = {n, n, n},
@@ -147,6 +155,9 @@ absl::StatusOr<std::shared_ptr<ResNet>> ResNet::Create(const ResNetOptions& opti
           "ResNet depth must be 18, 34, 50, 101 or 152, got %d", options.depth));
   }
   if (absl::Status status = ValidateCounts(options); !status.ok()) return status;
+  if (!options.exit_stages.empty()) {
+    return absl::InvalidArgumentError("early exits are built for the CIFAR ResNets only");
+  }
   return std::shared_ptr<ResNet>(new ResNet(options, layout));
 }
 
@@ -168,6 +179,15 @@ ResNet::ResNet(const ResNetOptions& options, const Layout& layout) : options_(op
       blocks_.push_back(std::move(block));
       channels = shape.out_channels();
     }
+    if (std::find(options.exit_stages.begin(), options.exit_stages.end(), stage) !=
+        options.exit_stages.end()) {
+      exit_after_block_.push_back(static_cast<int>(blocks_.size()) - 1);
+      exits_.push_back(torch::nn::Linear(channels, options.num_classes));
+    }
+  }
+  if (!exits_.empty()) {
+    torch::nn::ModuleList exits = register_module("exits", torch::nn::ModuleList());
+    for (const torch::nn::Linear& exit : exits_) exits->push_back(exit);  // "exits.<k>"
   }
   features_ = channels;
   fc_ = register_module("fc", torch::nn::Linear(features_, options.num_classes));
@@ -179,6 +199,22 @@ torch::Tensor ResNet::forward(torch::Tensor images) {
   return fc_->forward(LayerInput("fc", x.mean({2, 3})));  // global average pool
 }
 
+std::vector<torch::Tensor> ResNet::ForwardExits(torch::Tensor images) {
+  std::vector<torch::Tensor> logits;
+  torch::Tensor x = torch::relu(bn1_->forward(conv1_->forward(LayerInput("conv1", images))));
+  size_t next_exit = 0;
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    x = blocks_[i]->forward(x, *this);
+    if (next_exit < exits_.size() && exit_after_block_[next_exit] == static_cast<int>(i)) {
+      const std::string name = absl::StrCat("exits.", next_exit);
+      logits.push_back(exits_[next_exit]->forward(LayerInput(name, x.mean({2, 3}))));
+      ++next_exit;
+    }
+  }
+  logits.push_back(fc_->forward(LayerInput("fc", x.mean({2, 3}))));
+  return logits;
+}
+
 LayerGraph ResNet::Describe() const {
   LayerGraph graph({options_.input_channels, options_.input_size, options_.input_size});
   const int64_t stem = conv1_->options.out_channels();
@@ -186,9 +222,23 @@ LayerGraph ResNet::Describe() const {
       "conv1", LayerGraph::kInput,
       ConvAttrs({options_.input_channels, stem, 3, 1}));
   x = graph.Relu(graph.BatchNorm("bn1", x, {.channels = stem}));
-  for (size_t i = 0; i < blocks_.size(); ++i) x = blocks_[i]->Describe(graph, block_names_[i], x);
+  std::vector<std::string> side_outputs;
+  size_t next_exit = 0;
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    x = blocks_[i]->Describe(graph, block_names_[i], x);
+    if (next_exit < exits_.size() && exit_after_block_[next_exit] == static_cast<int>(i)) {
+      const torch::nn::LinearOptions& o = exits_[next_exit]->options;
+      side_outputs.push_back(graph.Linear(absl::StrCat("exits.", next_exit),
+                                          graph.Flatten(graph.GlobalAveragePool(x)),
+                                          {.in_features = o.in_features(),
+                                           .out_features = o.out_features()}));
+      ++next_exit;
+    }
+  }
   x = graph.Flatten(graph.GlobalAveragePool(x));
-  graph.Linear("fc", x, {.in_features = features_, .out_features = options_.num_classes});
+  graph.SetOutput(
+      graph.Linear("fc", x, {.in_features = features_, .out_features = options_.num_classes}));
+  for (const std::string& side : side_outputs) graph.AddSideOutput(side);
   return graph;
 }
 

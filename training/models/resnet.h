@@ -53,6 +53,10 @@ struct ResNetOptions {
   int depth = 20;  // CreateCifar: 6n + 2; Create: 18, 34, 50, 101 or 152
   int64_t num_classes = 10;
   int64_t input_channels = 3, input_size = 32;  // [C, H, W] = [channels, size, size]
+  // Early exits: after each of these stages (0-based, ascending, before the
+  // last) a side classifier, global average pool and a linear layer
+  // "exits.<k>" (BranchyNet's exits, kept as cheap as a head can be).
+  std::vector<int> exit_stages;
 };
 
 // One residual block; defined in resnet.cc.
@@ -69,6 +73,8 @@ class ResNet : public ImageClassifier {
 
   torch::Tensor forward(torch::Tensor images) override;
   LayerGraph Describe() const override;
+  int num_exits() const override { return static_cast<int>(exits_.size()) + 1; }
+  std::vector<torch::Tensor> ForwardExits(torch::Tensor images) override;
 
  private:
   struct Layout {
@@ -86,6 +92,8 @@ class ResNet : public ImageClassifier {
   std::vector<std::string> block_names_;                // "layer1.0", ...
   torch::nn::Linear fc_{nullptr};
   int64_t features_ = 0;                                // fc input
+  std::vector<int> exit_after_block_;                   // block index of each side exit
+  std::vector<torch::nn::Linear> exits_;                // "exits.<k>"
 };
 
 }  // namespace edgecompress::training

@@ -62,6 +62,12 @@ constexpr Entry kZoo[] = {
            {.num_classes = num_classes, .input_channels = channels, .input_size = size}));
      }},
     {"resnet20", 3, 32, CifarResNet<20>},
+    {"resnet20_exits", 3, 32,
+     [](int64_t num_classes, int64_t channels, int64_t size, double) {
+       return Upcast(ResNet::CreateCifar({.depth = 20, .num_classes = num_classes,
+                                          .input_channels = channels, .input_size = size,
+                                          .exit_stages = {0, 1}}));
+     }},
     {"resnet32", 3, 32, CifarResNet<32>},
     {"resnet56", 3, 32, CifarResNet<56>},
     {"resnet18", 3, 32, CifarStemResNet<18>},

@@ -4,6 +4,7 @@
 //   "lenet5"        LeNet5 (lenet.h)                         1 x 28 x 28      61,706
 //   "quantnet"      QuantNet (quantnet.h)                    3 x 32 x 32     546,042
 //   "resnet20"      ResNet::CreateCifar, depth 20 (resnet.h) 3 x 32 x 32     272,474
+//   "resnet20_exits"  the same with early exits after stages 1, 2 3 x 32 x 32  272,974
 //   "resnet32"      ResNet::CreateCifar, depth 32            3 x 32 x 32     466,906
 //   "resnet56"      ResNet::CreateCifar, depth 56            3 x 32 x 32     855,770
 //   "resnet18"      ResNet::Create, depth 18                 3 x 32 x 32  11,173,962

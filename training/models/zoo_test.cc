@@ -105,6 +105,7 @@ constexpr CountCase kCounts[] = {
     {"quantnet", 2, 1.0, 545906},        // + 16 + 1 for the second logit
     {"quantnet", 10, 1.0, 546042},       // linear3 16*10 + 10 instead of 17
     {"resnet20", 10, 1.0, 272474},
+    {"resnet20_exits", 10, 1.0, 272974},  // + exits of 16*10 + 10 and 32*10 + 10
     {"resnet32", 10, 1.0, 466906},
     {"resnet56", 10, 1.0, 855770},
     {"resnet56", 100, 1.0, 861620},      // fc 64*100 + 100 instead of 650
@@ -211,7 +212,11 @@ TEST_P(EveryModelTest, LayerInputHookSeesEveryConvAndLinearInputOnce) {
   }
   RecordingHook identity(/*zero=*/false);
   model->set_layer_input_hook(&identity);
-  const torch::Tensor with_identity = model->forward(images);
+  // Every exit's layers too (side classifiers of early-exit models); the
+  // last exit is forward()'s.
+  const std::vector<torch::Tensor> exits = model->ForwardExits(images);
+  ASSERT_EQ(static_cast<int>(exits.size()), model->num_exits());
+  const torch::Tensor with_identity = exits.back();
   model->set_layer_input_hook(nullptr);
   EXPECT_TRUE(torch::equal(with_identity, model->forward(images)));
   std::sort(identity.layers.begin(), identity.layers.end());
@@ -461,8 +466,9 @@ TEST(QuantNetTest, OneLogitPerImageAndDropoutOnlyInTraining) {
 // The registry.
 
 TEST(ZooTest, NamesTheModelsOfTheIssue) {
-  EXPECT_THAT(ModelNames(), ElementsAre("lenet5", "quantnet", "resnet20", "resnet32", "resnet56",
-                                        "resnet18", "resnet50", "mobilenet_v1"));
+  EXPECT_THAT(ModelNames(), ElementsAre("lenet5", "quantnet", "resnet20", "resnet20_exits",
+                                        "resnet32", "resnet56", "resnet18", "resnet50",
+                                        "mobilenet_v1"));
 }
 
 TEST(ZooTest, UnknownNameListsTheZoo) {

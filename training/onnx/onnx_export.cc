@@ -2,6 +2,7 @@
 
 #include <onnx/checker.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <exception>
@@ -174,6 +175,23 @@ absl::StatusOr<onnx::ModelProto> ExportOnnx(const LayerGraph& graph, const Param
   g.set_name(options.graph_name);
   SetBatchedType(*g.add_input(), std::string(LayerGraph::kInput), graph.input_shape());
 
+  // Without side outputs, the layers only they need (the side classifiers)
+  // are left out; every other layer is lowered, as before early exits.
+  std::vector<bool> side_only(layers.size(), false);
+  if (!options.side_outputs && !graph.side_outputs().empty()) {
+    const auto closure = [&](std::vector<std::string> wanted) {
+      std::vector<bool> needed(layers.size(), false);
+      for (int i = static_cast<int>(layers.size()) - 1; i >= 0; --i) {
+        if (std::find(wanted.begin(), wanted.end(), layers[i].output) == wanted.end()) continue;
+        needed[i] = true;
+        wanted.insert(wanted.end(), layers[i].inputs.begin(), layers[i].inputs.end());
+      }
+      return needed;
+    };
+    const std::vector<bool> main = closure({graph.output()});
+    const std::vector<bool> sides = closure(graph.side_outputs());
+    for (size_t i = 0; i < layers.size(); ++i) side_only[i] = sides[i] && !main[i];
+  }
   const std::vector<int> folded_bn = FoldTargets(graph, options.fold_batch_norm);
   std::vector<bool> is_folded(layers.size(), false);
   for (int bn : folded_bn) {
@@ -182,8 +200,10 @@ absl::StatusOr<onnx::ModelProto> ExportOnnx(const LayerGraph& graph, const Param
   // Values with a value_info entry: every output that survives lowering.
   std::vector<std::pair<std::string, Shape>> intermediate;
 
+  std::vector<std::pair<std::string, Shape>> side_outputs;
   for (int i = 0; i < static_cast<int>(layers.size()); ++i) {
     const Layer& layer = layers[i];
+    if (side_only[i]) continue;
     const Shape& out_shape = shapes[i + 1];
     std::vector<std::string> inputs;
     for (const std::string& input : layer.inputs) inputs.push_back(onnx_name(input));
@@ -307,10 +327,16 @@ absl::StatusOr<onnx::ModelProto> ExportOnnx(const LayerGraph& graph, const Param
         AddNode(g, "Add", node_name, std::move(inputs), output);
         break;
     }
-    if (output != options.output_name) intermediate.emplace_back(output, out_shape);
+    const auto& sides = graph.side_outputs();
+    if (options.side_outputs && std::find(sides.begin(), sides.end(), output) != sides.end()) {
+      side_outputs.emplace_back(output, out_shape);
+    } else if (output != options.output_name) {
+      intermediate.emplace_back(output, out_shape);
+    }
   }
 
   SetBatchedType(*g.add_output(), options.output_name, output_shape);
+  for (const auto& [name, shape] : side_outputs) SetBatchedType(*g.add_output(), name, shape);
   for (const auto& [name, shape] : intermediate) SetBatchedType(*g.add_value_info(), name, shape);
   RETURN_IF_ERROR(CheckOnnxModel(model));
   return model;

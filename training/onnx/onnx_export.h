@@ -74,6 +74,10 @@ struct OnnxExportOptions {
   std::string output_name = "logits";  // the graph output's ONNX name
   std::string graph_name = "edgecompress";
   bool fold_batch_norm = true;  // false keeps a BatchNormalization node for each BatchNorm
+  // Also output the graph's side outputs (early exits), named as their
+  // LayerGraph values, after the main output. Without it the layers that
+  // only feed side outputs are left out: the model is the final classifier.
+  bool side_outputs = false;
 };
 
 // The model described above. kInvalidArgument for an invalid graph (the
