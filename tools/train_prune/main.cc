@@ -77,6 +77,9 @@ ABSL_FLAG(std::string, teacher_model, "", "The teacher's zoo model; empty: --mod
 ABSL_FLAG(double, distillation_temperature, 4.0, "Softmax temperature of the soft targets.");
 ABSL_FLAG(double, distillation_alpha, 0.9,
           "Weight of the soft-target loss; 1 - alpha goes to the hard labels.");
+ABSL_FLAG(std::vector<std::string>, exit_loss_weights, {},
+          "Early-exit models (resnet20_exits): the weight of each exit's loss, side exits "
+          "first, e.g. 0.5,0.5,1; empty: 1 each.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed for initialisation and shuffling.");
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
 ABSL_FLAG(std::string, output_dir, "",
@@ -259,6 +262,14 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
   t.max_grad_norm = absl::GetFlag(FLAGS_max_grad_norm);
   t.distillation_temperature = absl::GetFlag(FLAGS_distillation_temperature);
   t.distillation_alpha = absl::GetFlag(FLAGS_distillation_alpha);
+  for (const std::string& weight : absl::GetFlag(FLAGS_exit_loss_weights)) {
+    double value = 0;
+    if (!absl::SimpleAtod(weight, &value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--exit_loss_weights: '", weight, "' is not a number"));
+    }
+    t.exit_loss_weights.push_back(value);
+  }
   ASSIGN_OR_RETURN(t.lr_schedule.kind,
                    training::ParseLrScheduleKind(absl::GetFlag(FLAGS_lr_schedule)));
   t.lr_schedule.base_learning_rate = absl::GetFlag(FLAGS_learning_rate);
@@ -321,6 +332,7 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
       {"low_rank_start_epoch", absl::StrCat(config.low_rank_start_epoch)},
       {"cluster", absl::StrCat(config.cluster)},
       {"cluster_start_epoch", absl::StrCat(config.cluster_start_epoch)},
+      {"exit_loss_weights", absl::StrJoin(absl::GetFlag(FLAGS_exit_loss_weights), ",")},
   };
   return config;
 }

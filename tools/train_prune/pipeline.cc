@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -573,6 +574,26 @@ absl::StatusOr<nlohmann::json> LowBitJson(const quantization::LowBitCallback& lo
                         {"memory_reduction", reduction}};
 }
 
+// Test top-1 of every exit of an early-exit model (side exits first).
+std::vector<double> ExitTop1(training::ImageClassifier& model, const training::TensorDataset& test) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const int exits = model.num_exits();
+  std::vector<int64_t> correct(exits, 0);
+  const int64_t size = test.images.size(0);
+  for (int64_t begin = 0; begin < size; begin += 1000) {
+    const int64_t end = std::min<int64_t>(begin + 1000, size);
+    const std::vector<torch::Tensor> logits = model.ForwardExits(test.images.slice(0, begin, end));
+    const torch::Tensor labels = test.labels.slice(0, begin, end);
+    for (int k = 0; k < exits; ++k) {
+      correct[k] += logits[k].argmax(1).eq(labels).sum().item<int64_t>();
+    }
+  }
+  std::vector<double> top1;
+  for (int64_t c : correct) top1.push_back(100.0 * c / size);
+  return top1;
+}
+
 // Step 7: latency of the exported model at batch 1 on the inference runtime,
 // as `bench --model=<onnx> --engine=<engine> --batch=1` measures it.
 absl::StatusOr<nlohmann::json> BenchModel(const std::string& onnx_path, bench::Engine engine,
@@ -837,6 +858,19 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
                                            int8_qat->options().observer.method)},
                           {"fake_quant_top1", after.top1}};
   }
+  if (model->num_exits() > 1) {
+    const std::vector<double> top1 = ExitTop1(*model, test);
+    result["exits"] = {{"num_exits", model->num_exits()},
+                       {"test_top1", top1},
+                       {"loss_weights", options.exit_loss_weights.empty()
+                                            ? std::vector<double>(model->num_exits(), 1.0)
+                                            : options.exit_loss_weights}};
+    if (log != nullptr) {
+      std::string line = "exits: test top-1";
+      for (double t : top1) absl::StrAppendFormat(&line, " %.2f%%", t);
+      std::fprintf(log, "%s (side exits first)\n", line.c_str());
+    }
+  }
   if (low_rank != nullptr) {
     result["low_rank"] = LowRankJson(*low_rank, training::CountParameters(*model));
     if (log != nullptr) {
@@ -958,6 +992,14 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
                      after.top1, exported["onnx_int8_top1"].get<double>(),
                      exported["int8_nodes"].get<int>());
       }
+    }
+    if (model->num_exits() > 1) {
+      // model.onnx is the final classifier alone; this one also outputs the
+      // side exits, for inference/early_exit and tools/bench:exit_bench.
+      training::OnnxExportOptions exits;
+      exits.side_outputs = true;
+      RETURN_IF_ERROR(training::ExportOnnxFile(*model, dir + "/model_exits.onnx", exits));
+      result["artifacts"]["onnx_exits"] = dir + "/model_exits.onnx";
     }
     if (config.bench_engine.has_value()) {
       ASSIGN_OR_RETURN(result["bench"], BenchModel(onnx_path, *config.bench_engine,
