@@ -50,6 +50,7 @@ Eigen::BDCSVD<Eigen::MatrixXd> Svd(absl::Span<const float> weight, int rows, int
 absl::StatusOr<RankRule> ParseRankRule(absl::string_view text) {
   RankRule rule;
   absl::string_view value = text;
+  rule.spatial = absl::ConsumePrefix(&value, "spatial:");
   if (absl::ConsumePrefix(&value, "rank=")) {
     rule.kind = RankRule::Kind::kRank;
   } else if (absl::ConsumePrefix(&value, "energy=")) {
@@ -71,15 +72,50 @@ absl::StatusOr<RankRule> ParseRankRule(absl::string_view text) {
 }
 
 std::string RankRuleToString(const RankRule& rule) {
+  const absl::string_view split = rule.spatial ? "spatial:" : "";
   switch (rule.kind) {
     case RankRule::Kind::kRank:
-      return absl::StrCat("rank=", static_cast<int>(rule.value));
+      return absl::StrCat(split, "rank=", static_cast<int>(rule.value));
     case RankRule::Kind::kCompression:
-      return absl::StrCat(rule.value, "x");
+      return absl::StrCat(split, rule.value, "x");
     case RankRule::Kind::kEnergy:
-      return absl::StrCat("energy=", rule.value);
+      return absl::StrCat(split, "energy=", rule.value);
   }
   return "";
+}
+
+std::vector<float> SpatialMatrix(absl::Span<const float> kernel, int out_channels,
+                                 int in_channels, int kernel_h, int kernel_w) {
+  const int cols = out_channels * kernel_w;
+  std::vector<float> matrix(kernel.size());
+  for (int o = 0; o < out_channels; ++o) {
+    for (int c = 0; c < in_channels; ++c) {
+      for (int y = 0; y < kernel_h; ++y) {
+        for (int x = 0; x < kernel_w; ++x) {
+          matrix[static_cast<size_t>(c * kernel_h + y) * cols + o * kernel_w + x] =
+              kernel[((static_cast<size_t>(o) * in_channels + c) * kernel_h + y) * kernel_w + x];
+        }
+      }
+    }
+  }
+  return matrix;
+}
+
+std::vector<float> KernelFromSpatialMatrix(absl::Span<const float> matrix, int out_channels,
+                                           int in_channels, int kernel_h, int kernel_w) {
+  const int cols = out_channels * kernel_w;
+  std::vector<float> kernel(matrix.size());
+  for (int o = 0; o < out_channels; ++o) {
+    for (int c = 0; c < in_channels; ++c) {
+      for (int y = 0; y < kernel_h; ++y) {
+        for (int x = 0; x < kernel_w; ++x) {
+          kernel[((static_cast<size_t>(o) * in_channels + c) * kernel_h + y) * kernel_w + x] =
+              matrix[static_cast<size_t>(c * kernel_h + y) * cols + o * kernel_w + x];
+        }
+      }
+    }
+  }
+  return kernel;
 }
 
 absl::StatusOr<std::vector<double>> SingularValues(absl::Span<const float> weight, int rows,

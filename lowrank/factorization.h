@@ -39,15 +39,18 @@ struct LowRankFactors {
   std::vector<float> right;  // rank x cols, row-major: sqrt(S_r) V_r^T
 };
 
-// How a layer's rank is chosen.
+// How a layer's rank is chosen, and for a Conv which matrix is factorised.
 struct RankRule {
   enum class Kind { kRank, kCompression, kEnergy };
   Kind kind = Kind::kCompression;
   double value = 4.0;  // the rank; the factor (> 1); the energy fraction in (0, 1]
+  // A Conv's spatial split (SpatialMatrix below) instead of its reshaped
+  // kernel [Cout, Cin * kh * kw].
+  bool spatial = false;
 };
 
-// Parses "rank=8", "4x" (compression factor) or "energy=0.95"; kInvalidArgument
-// naming the text otherwise.
+// Parses "rank=8", "4x" (compression factor) or "energy=0.95", each with an
+// optional "spatial:" in front; kInvalidArgument naming the text otherwise.
 absl::StatusOr<RankRule> ParseRankRule(absl::string_view text);
 std::string RankRuleToString(const RankRule& rule);
 
@@ -97,6 +100,20 @@ class RankProjector {
   int rows_, cols_, rank_;
   std::vector<float> basis_;  // cols x rank, row-major, orthonormal columns
 };
+
+// Jaderberg, Vedaldi and Zisserman's spatial split (BMVC 2014, scheme 2) of
+// a Conv kernel W [O, C, kh, kw]: the matrix
+//   M [(C kh) x (O kw)],   M[c kh + y, o kw + x] = W[o, c, y, x],
+// whose rank-r factors L [(C kh) x r] and R [r x (O kw)] are a vertical
+// kh x 1 Conv C -> r with V[k, c, y, 0] = L[c kh + y, k] and a horizontal
+// 1 x kw Conv r -> O with H[o, k, 0, x] = R[k, o kw + x]: the vertical one
+// takes the height's stride, padding and dilation, the horizontal one the
+// width's. r (C kh + O kw) parameters instead of O C kh kw.
+std::vector<float> SpatialMatrix(absl::Span<const float> kernel, int out_channels,
+                                 int in_channels, int kernel_h, int kernel_w);
+// The kernel of a spatial matrix (the inverse permutation).
+std::vector<float> KernelFromSpatialMatrix(absl::Span<const float> matrix, int out_channels,
+                                           int in_channels, int kernel_h, int kernel_w);
 
 // rank * (rows + cols): the factors' parameter count.
 inline int64_t FactorizedParameters(int rows, int cols, int rank) {

@@ -154,5 +154,35 @@ TEST(FactorizationTest, RejectsBadShapesAndRanks) {
               HasSubstr("2 singular values"));
 }
 
+// M[c kh + y, o kw + x] = W[o, c, y, x] for W [2, 3, 2, 4] numbered by
+// position, and back.
+TEST(SpatialMatrixTest, PermutesAsTheFormulaSaysAndBack) {
+  std::vector<float> kernel(2 * 3 * 2 * 4);
+  for (size_t i = 0; i < kernel.size(); ++i) kernel[i] = static_cast<float>(i);
+  const std::vector<float> m = SpatialMatrix(kernel, 2, 3, 2, 4);
+  const int cols = 2 * 4;
+  for (int o = 0; o < 2; ++o) {
+    for (int c = 0; c < 3; ++c) {
+      for (int y = 0; y < 2; ++y) {
+        for (int x = 0; x < 4; ++x) {
+          EXPECT_EQ(m[(c * 2 + y) * cols + o * 4 + x], kernel[((o * 3 + c) * 2 + y) * 4 + x]);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(KernelFromSpatialMatrix(m, 2, 3, 2, 4), kernel);
+}
+
+TEST(SpatialMatrixTest, RulesNameTheSplit) {
+  absl::StatusOr<RankRule> rule = ParseRankRule("spatial:4x");
+  ASSERT_TRUE(rule.ok());
+  EXPECT_TRUE(rule->spatial);
+  EXPECT_EQ(rule->kind, RankRule::Kind::kCompression);
+  EXPECT_EQ(RankRuleToString(*rule), "spatial:4x");
+  EXPECT_FALSE(ParseRankRule("rank=3")->spatial);
+  EXPECT_FALSE(ParseRankRule("spatial:").ok());
+}
+
+
 }  // namespace
 }  // namespace edgecompress::lowrank

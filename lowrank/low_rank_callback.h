@@ -13,7 +13,10 @@
 //
 // A layer's weight is the matrix [out, in] of a Linear, or a Conv's kernel
 // reshaped to [Cout, Cin * kh * kw] (its second factor is then a Conv with
-// the original kernel size into r channels, the first a 1x1 Conv).
+// the original kernel size into r channels, the first a 1x1 Conv); with a
+// spatial rule, a Conv's spatial matrix [Cin * kh, Cout * kw]
+// (factorization.h: a kh x 1 Conv into r channels, then a 1 x kw Conv),
+// projected through a permuted copy.
 //
 // Cost per layer and step: O(rows * cols * rank); for LeNet-5's fc1 at rank
 // 23 about 1 ms. (An exact SVD per step cost ~19 ms there: 2.8x slower epochs.)
@@ -23,6 +26,7 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +46,9 @@ class LowRankCallback : public training::TrainingCallback {
     RankRule rule;
     torch::Tensor weight;
     int rows = 0, cols = 0;
+    // The spatial split's kernel shape [O, C, kh, kw] and its matrix's copy.
+    std::optional<std::array<int, 4>> spatial_kernel;
+    std::vector<float> spatial_matrix;
     int rank = 0;  // chosen at start_epoch; 0 before
     std::vector<double> singular_values;  // of the weight at start_epoch
     std::optional<RankProjector> projector;  // from start_epoch on
@@ -49,8 +56,8 @@ class LowRankCallback : public training::TrainingCallback {
 
   // Rules by layer name; the module must outlive the callback. kNotFound
   // naming a layer without a "<name>.weight"; kInvalidArgument for a weight
-  // that is not a contiguous float32 CPU tensor of 2 or 4 dimensions, or a
-  // negative start epoch.
+  // that is not a contiguous float32 CPU tensor of 2 or 4 dimensions, a
+  // spatial rule for a Linear, or a negative start epoch.
   static absl::StatusOr<std::unique_ptr<LowRankCallback>> Create(
       torch::nn::Module& module, const std::map<std::string, RankRule>& rules, int start_epoch);
 

@@ -83,6 +83,42 @@ TEST(LowRankCallbackTest, KeepsTheRankThroughTraining) {
   }
 }
 
+// The rank of a Conv kernel's spatial matrix [(C kh) x (O kw)].
+int SpatialRank(const torch::Tensor& weight) {
+  const int o = weight.size(0), c = weight.size(1), kh = weight.size(2), kw = weight.size(3);
+  const std::vector<float> m = SpatialMatrix(
+      {weight.data_ptr<float>(), static_cast<size_t>(weight.numel())}, o, c, kh, kw);
+  absl::StatusOr<std::vector<double>> s = SingularValues(m, c * kh, o * kw);
+  EXPECT_THAT(s.status(), IsOk());
+  int rank = 0;
+  for (double v : *s) rank += v > 1e-5 * s->front();
+  return rank;
+}
+
+// A spatial rule keeps the conv's spatial matrix ([3 * 3, 8 * 3] = 9 x 24)
+// at rank 2 through an SGD step, writing the projection back into the kernel.
+TEST(LowRankCallbackTest, KeepsTheSpatialRank) {
+  torch::manual_seed(2);
+  Net net;
+  absl::StatusOr<std::unique_ptr<LowRankCallback>> callback = LowRankCallback::Create(
+      net, {{"conv", {.kind = RankRule::Kind::kRank, .value = 2, .spatial = true}}}, 0);
+  ASSERT_THAT(callback.status(), IsOk());
+  EXPECT_EQ(SpatialRank(net.conv->weight), 9);
+  ASSERT_THAT((*callback)->OnEpochBegin(0, 1), IsOk());
+  EXPECT_EQ((*callback)->layers()[0].rows, 9);
+  EXPECT_EQ((*callback)->layers()[0].cols, 24);
+  EXPECT_EQ(SpatialRank(net.conv->weight), 2);
+  torch::optim::SGD optimizer(net.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  optimizer.zero_grad();
+  net.conv->forward(torch::randn({2, 3, 5, 5})).pow(2).sum().backward();
+  optimizer.step();
+  EXPECT_GT(SpatialRank(net.conv->weight), 2);
+  ASSERT_THAT((*callback)->OnStepEnd({}), IsOk());
+  EXPECT_EQ(SpatialRank(net.conv->weight), 2);
+  EXPECT_THAT(LowRankCallback::Create(net, {{"fc", {.spatial = true}}}, 0).status().message(),
+              HasSubstr("a spatial split is for a Conv"));
+}
+
 TEST(LowRankCallbackTest, RejectsMissingLayersAndBadArguments) {
   Net net;
   EXPECT_THAT(LowRankCallback::Create(net, {{"fc9", {}}}, 0).status().message(),

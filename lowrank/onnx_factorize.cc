@@ -29,8 +29,83 @@ void SplitNode(onnx::GraphProto& graph, int index, onnx::NodeProto first,
   graph.mutable_node()->Swap(&nodes);
 }
 
+// An INTS attribute of two or four values, or `fallback` when absent.
+std::vector<int64_t> Ints(const onnx::NodeProto& node, absl::string_view name,
+                          std::vector<int64_t> fallback) {
+  const onnx::AttributeProto* attribute = training::FindAttribute(node, name);
+  if (attribute == nullptr || attribute->ints_size() != static_cast<int>(fallback.size())) {
+    return fallback;
+  }
+  return std::vector<int64_t>(attribute->ints().begin(), attribute->ints().end());
+}
+
+onnx::AttributeProto IntsAttribute(const std::string& name, std::vector<int64_t> values) {
+  onnx::AttributeProto attribute;
+  attribute.set_name(name);
+  attribute.set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : values) attribute.add_ints(v);
+  return attribute;
+}
+
+// The spatial split of the Conv graph.node(node_index), whose weight is
+// graph.initializer(initializer_index) with `dims` [O, C, kh, kw] and whose
+// spatial matrix has `factors`.
+void SplitSpatially(onnx::GraphProto& graph, int node_index, int initializer_index,
+                    const std::string& layer, const std::vector<int64_t>& dims,
+                    const LowRankFactors& factors, const std::string& middle) {
+  const onnx::NodeProto node = graph.node(node_index);
+  const int64_t out = dims[0], in = dims[1], kh = dims[2], kw = dims[3], r = factors.rank;
+  std::vector<float> vertical(r * in * kh), horizontal(out * r * kw);
+  for (int64_t k = 0; k < r; ++k) {
+    for (int64_t c = 0; c < in; ++c) {
+      for (int64_t y = 0; y < kh; ++y) {
+        vertical[(k * in + c) * kh + y] = factors.left[(c * kh + y) * r + k];
+      }
+    }
+  }
+  for (int64_t o = 0; o < out; ++o) {
+    for (int64_t k = 0; k < r; ++k) {
+      for (int64_t x = 0; x < kw; ++x) {
+        horizontal[(o * r + k) * kw + x] = factors.right[k * factors.cols + o * kw + x];
+      }
+    }
+  }
+  const std::string vertical_name = layer + ".weight_vertical";
+  const std::string horizontal_name = layer + ".weight_horizontal";
+  training::SetFloatTensor(*graph.mutable_initializer(initializer_index), vertical_name,
+                           {r, in, kh, 1}, vertical);
+  training::SetFloatTensor(*graph.add_initializer(), horizontal_name, {out, r, 1, kw}, horizontal);
+  const std::vector<int64_t> strides = Ints(node, "strides", {1, 1});
+  const std::vector<int64_t> dilations = Ints(node, "dilations", {1, 1});
+  const std::vector<int64_t> pads = Ints(node, "pads", {0, 0, 0, 0});  // begin h, w; end h, w
+
+  onnx::NodeProto first;  // down the height: kh x 1, C -> r
+  first.set_op_type("Conv");
+  first.set_name(node.name() + "/vertical");
+  first.add_input(node.input(0));
+  first.add_input(vertical_name);
+  first.add_output(middle);
+  *first.add_attribute() = IntsAttribute("kernel_shape", {kh, 1});
+  *first.add_attribute() = IntsAttribute("strides", {strides[0], 1});
+  *first.add_attribute() = IntsAttribute("pads", {pads[0], 0, pads[2], 0});
+  *first.add_attribute() = IntsAttribute("dilations", {dilations[0], 1});
+  onnx::NodeProto second;  // along the width: 1 x kw, r -> O, and the bias
+  second.set_op_type("Conv");
+  second.set_name(node.name() + "/horizontal");
+  second.add_input(middle);
+  second.add_input(horizontal_name);
+  if (node.input_size() >= 3) second.add_input(node.input(2));
+  for (const std::string& output : node.output()) second.add_output(output);
+  *second.add_attribute() = IntsAttribute("kernel_shape", {1, kw});
+  *second.add_attribute() = IntsAttribute("strides", {1, strides[1]});
+  *second.add_attribute() = IntsAttribute("pads", {0, pads[1], 0, pads[3]});
+  *second.add_attribute() = IntsAttribute("dilations", {1, dilations[1]});
+  SplitNode(graph, node_index, std::move(first), std::move(second));
+}
+
 absl::StatusOr<FactorizedLayer> FactorizeLayer(onnx::ModelProto& model, const std::string& layer,
-                                               int rank) {
+                                               const LayerRank& layer_rank) {
+  const int rank = layer_rank.rank;
   onnx::GraphProto& graph = *model.mutable_graph();
   const std::string weight_name = layer + ".weight";
   int initializer_index = -1;
@@ -71,7 +146,21 @@ absl::StatusOr<FactorizedLayer> FactorizeLayer(onnx::ModelProto& model, const st
                    training::FloatTensorValues(
                        weight, absl::StrCat("layer '", layer, "': initializer '", weight_name, "'")));
   const std::vector<int64_t> dims(weight.dims().begin(), weight.dims().end());
-  const int rows = static_cast<int>(dims[0]);
+  const bool spatial = layer_rank.spatial;
+  if (spatial && gemm) {
+    return absl::UnimplementedError(
+        absl::StrCat("layer '", layer, "': a spatial split is for a Conv, not a Gemm"));
+  }
+  if (spatial) {
+    const onnx::AttributeProto* auto_pad = training::FindAttribute(node, "auto_pad");
+    if (auto_pad != nullptr && auto_pad->s() != "NOTSET") {
+      return absl::UnimplementedError(absl::StrCat(
+          "layer '", layer, "': a spatial split needs explicit pads, not auto_pad ", auto_pad->s()));
+    }
+    w = SpatialMatrix(w, static_cast<int>(dims[0]), static_cast<int>(dims[1]),
+                      static_cast<int>(dims[2]), static_cast<int>(dims[3]));
+  }
+  const int rows = static_cast<int>(spatial ? dims[1] * dims[2] : dims[0]);
   const int cols = static_cast<int>(w.size() / rows);
   absl::StatusOr<LowRankFactors> factors = Factorize(w, rows, cols, rank);
   if (!factors.ok()) {
@@ -101,9 +190,13 @@ absl::StatusOr<FactorizedLayer> FactorizeLayer(onnx::ModelProto& model, const st
   }
   result.relative_error = norm > 0 ? std::sqrt(error / norm) : 0.0;
 
+  const std::string middle = layer + ".low_rank";
+  if (spatial) {
+    SplitSpatially(graph, node_index, initializer_index, layer, dims, *factors, middle);
+    return result;
+  }
   const std::string right_name = layer + ".weight_right";
   const std::string left_name = layer + ".weight_left";
-  const std::string middle = layer + ".low_rank";
   std::vector<int64_t> right_dims = {rank, cols};
   std::vector<int64_t> left_dims = {rows, rank};
   if (!gemm) {
@@ -163,7 +256,7 @@ absl::StatusOr<FactorizedLayer> FactorizeLayer(onnx::ModelProto& model, const st
 }  // namespace
 
 absl::StatusOr<std::vector<FactorizedLayer>> FactorizeOnnxLayers(
-    onnx::ModelProto& model, const std::map<std::string, int>& ranks) {
+    onnx::ModelProto& model, const std::map<std::string, LayerRank>& ranks) {
   // On a copy: an error in the third layer must not leave two factorised.
   onnx::ModelProto factorized = model;
   std::vector<FactorizedLayer> layers;

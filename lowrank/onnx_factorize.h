@@ -13,8 +13,16 @@
 // initializers are "<layer>.weight_right" (R) and "<layer>.weight_left" (L);
 // the intermediate value is "<layer>.low_rank".
 //
+// A Conv given `spatial` splits instead by height and width (factorization.h,
+// SpatialMatrix):
+//   Conv  W [Cout, Cin, kh, kw]  ->  Conv(x, V [r, Cin, kh, 1]) with the height's
+//                                     stride, pads and dilation, no bias;
+//                                     then Conv(h, H [Cout, r, 1, kw]) with the
+//                                     width's, + b
+// (initializers "<layer>.weight_vertical" and "<layer>.weight_horizontal").
+//
 // Supported: Gemm with transB = 1 (alpha, beta and transA kept), Conv with
-// group 1, each the only reader of its weight. Anything else is an error naming the layer, and the model is then
+// group 1 and explicit pads (no auto_pad), each the only reader of its weight. Anything else is an error naming the layer, and the model is then
 // left unchanged. Cost: one SVD per layer.
 #ifndef EDGECOMPRESS_LOWRANK_ONNX_FACTORIZE_H_
 #define EDGECOMPRESS_LOWRANK_ONNX_FACTORIZE_H_
@@ -40,13 +48,20 @@ struct FactorizedLayer {
   double relative_error = 0;                       // ||W - L R||_F / ||W||_F
 };
 
+// A layer's rank and, for a Conv, whether to split it spatially.
+struct LayerRank {
+  LayerRank(int rank, bool spatial = false) : rank(rank), spatial(spatial) {}  // a rank alone
+  int rank;
+  bool spatial;
+};
+
 // Factorises each layer of `ranks` (layer name -> rank) in `model`.
 // kNotFound for a layer without a "<layer>.weight" initializer read by a
 // Gemm or Conv; kInvalidArgument for a rank out of range or a weight that is
-// not FLOAT; kUnimplemented for a transB = 0 Gemm, a grouped Conv or a
-// weight other nodes read too.
+// not FLOAT; kUnimplemented for a transB = 0 Gemm, a grouped Conv, a spatial
+// split of a Gemm or with auto_pad, or a weight other nodes read too.
 absl::StatusOr<std::vector<FactorizedLayer>> FactorizeOnnxLayers(
-    onnx::ModelProto& model, const std::map<std::string, int>& ranks);
+    onnx::ModelProto& model, const std::map<std::string, LayerRank>& ranks);
 
 }  // namespace edgecompress::lowrank
 

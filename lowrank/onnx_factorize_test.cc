@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "inference/onnx_import.h"
@@ -96,6 +97,48 @@ TEST(OnnxFactorizeTest, FactorisedModelComputesTheSame) {
   EXPECT_EQ((*layers)[1].weights_after, 2 * (6 + 8));
   EXPECT_EQ(model.graph().node_size(), nodes + 2);
   ExpectClose(Outputs(model), expected);
+}
+
+// Replaces "<layer>.weight" by its best rank-`rank` approximation as a
+// spatial matrix [(C kh) x (O kw)].
+void ProjectSpatially(onnx::ModelProto& model, const std::string& layer, int rank) {
+  for (onnx::TensorProto& tensor : *model.mutable_graph()->mutable_initializer()) {
+    if (tensor.name() != layer + ".weight") continue;
+    std::vector<float> w(tensor.raw_data().size() / sizeof(float));
+    std::memcpy(w.data(), tensor.raw_data().data(), tensor.raw_data().size());
+    const int o = tensor.dims(0), c = tensor.dims(1), kh = tensor.dims(2), kw = tensor.dims(3);
+    std::vector<float> m = SpatialMatrix(w, o, c, kh, kw);
+    ASSERT_THAT(ProjectToRank(absl::MakeSpan(m), c * kh, o * kw, rank), IsOk());
+    w = KernelFromSpatialMatrix(m, o, c, kh, kw);
+    tensor.set_raw_data(w.data(), w.size() * sizeof(float));
+  }
+}
+
+// The spatial split (a 3x1 then a 1x3 Conv, the stride 2 and padding 1 split
+// between them) of a kernel of spatial rank 2: the conv's matrix is
+// [4 * 3, 8 * 3] = 12 x 24, 2 * (12 + 24) = 72 weights instead of 288.
+TEST(OnnxFactorizeTest, SpatialSplitComputesTheSame) {
+  onnx::ModelProto model = SmallModel();
+  ProjectSpatially(model, "conv", 2);
+  const std::vector<float> expected = Outputs(model);
+  absl::StatusOr<std::vector<FactorizedLayer>> layers =
+      FactorizeOnnxLayers(model, {{"conv", LayerRank(2, /*spatial=*/true)}});
+  ASSERT_THAT(layers.status(), IsOk());
+  EXPECT_EQ((*layers)[0].rows, 12);
+  EXPECT_EQ((*layers)[0].cols, 24);
+  EXPECT_EQ((*layers)[0].weights_after, 72);
+  EXPECT_LT((*layers)[0].relative_error, 1e-5);
+  std::vector<std::string> kernels;
+  for (const onnx::NodeProto& node : model.graph().node()) {
+    if (node.op_type() != "Conv") continue;
+    for (const onnx::AttributeProto& a : node.attribute()) {
+      if (a.name() == "kernel_shape") kernels.push_back(absl::StrCat(a.ints(0), "x", a.ints(1)));
+    }
+  }
+  EXPECT_THAT(kernels, ::testing::ElementsAre("3x1", "1x3"));
+  ExpectClose(Outputs(model), expected);
+  EXPECT_THAT(FactorizeOnnxLayers(model, {{"fc", LayerRank(1, true)}}).status().message(),
+              HasSubstr("a spatial split is for a Conv"));
 }
 
 // Below the weight's rank the error is reported, not hidden.

@@ -109,7 +109,8 @@ ABSL_FLAG(int, cluster, 0,
 ABSL_FLAG(int, cluster_start_epoch, 0, "First epoch of weight clustering.");
 ABSL_FLAG(std::vector<std::string>, low_rank, {},
           "Train these layers at low rank and export them factorised, e.g. fc1:4x "
-          "(parameters / 4), conv2:rank=8 or fc1:energy=0.95 (lowrank/factorization.h). "
+          "(parameters / 4), conv2:rank=8 or fc1:energy=0.95, and conv2:spatial:4x for a "
+          "conv's k x 1 / 1 x k split (lowrank/factorization.h). "
           "Not with pruning, low-bit training or clustering.");
 ABSL_FLAG(int, low_rank_start_epoch, 0,
           "First epoch of low-rank training; the rank is chosen from the weights then.");

@@ -942,9 +942,9 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
     const std::string onnx_path = dir + "/model.onnx";
     ASSIGN_OR_RETURN(onnx::ModelProto trained_onnx, training::ExportOnnx(*model));
     if (low_rank != nullptr && low_rank->active()) {
-      std::map<std::string, int> ranks;
+      std::map<std::string, lowrank::LayerRank> ranks;
       for (const lowrank::LowRankCallback::Layer& layer : low_rank->layers()) {
-        ranks[layer.name] = layer.rank;
+        ranks.emplace(layer.name, lowrank::LayerRank(layer.rank, layer.rule.spatial));
       }
       ASSIGN_OR_RETURN(const std::vector<lowrank::FactorizedLayer> factorized,
                        lowrank::FactorizeOnnxLayers(trained_onnx, ranks));
