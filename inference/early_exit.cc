@@ -78,10 +78,11 @@ absl::StatusOr<EarlyExitModel> EarlyExitModel::Import(const onnx::ModelProto& mo
     }
     for (int node : head) {
       for (const std::string& in : graph.node(node).input()) {
-        if (!in.empty() && !made.count(in) && !constants.count(in) &&
-            graph.node(producer.count(in) ? producer.at(in) : 0).op_type() != "Constant") {
-          reads.insert(in);
-        }
+        const auto from = producer.find(in);
+        const bool constant = constants.count(in) > 0 ||
+                              (from != producer.end() &&
+                               graph.node(from->second).op_type() == "Constant");
+        if (!in.empty() && !made.count(in) && !constant) reads.insert(in);
       }
     }
     if (reads.size() != 1) {
@@ -93,7 +94,6 @@ absl::StatusOr<EarlyExitModel> EarlyExitModel::Import(const onnx::ModelProto& mo
     ASSIGN_OR_RETURN(OnnxRuntime head_runtime, Piece(model, branch, exit, num_threads));
     result.segments_.push_back(std::move(segment));
     result.heads_.push_back(std::move(head_runtime));
-    result.branch_points_.push_back(branch);
     from = branch;
   }
   ASSIGN_OR_RETURN(OnnxRuntime last, Piece(model, from, final_output, num_threads));

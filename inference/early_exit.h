@@ -42,7 +42,6 @@ class EarlyExitModel {
   int num_exits() const { return static_cast<int>(segments_.size()); }  // side exits + 1
   size_t input_size() const { return segments_.front().input_size(); }
   size_t num_classes() const { return segments_.back().output_size(); }
-  const std::vector<std::string>& branch_points() const { return branch_points_; }
 
   struct Result {
     int exit = 0;  // 0 .. num_exits() - 1; the last is the final classifier
@@ -67,7 +66,6 @@ class EarlyExitModel {
   EarlyExitModel() = default;
 
   std::vector<OnnxRuntime> segments_, heads_;
-  std::vector<std::string> branch_points_;
   std::vector<std::vector<float>> trunk_;  // each segment's output
 };
 
