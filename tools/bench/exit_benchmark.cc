@@ -67,7 +67,7 @@ absl::StatusOr<ExitBenchResult> RunExitBenchmark(const ExitBenchConfig& config,
 
   // 2. The pieces and the baseline, interleaved.
   std::vector<std::function<absl::Status()>> runs;
-  std::vector<std::vector<float>> buffers;
+  std::vector<std::vector<float>> buffers;  // the runs index it: it may grow
   const auto add = [&](inference::OnnxRuntime& runtime) {
     buffers.emplace_back(runtime.input_size(), 0.1f);
     buffers.emplace_back(runtime.output_size());
@@ -76,7 +76,6 @@ absl::StatusOr<ExitBenchResult> RunExitBenchmark(const ExitBenchConfig& config,
       return runtime.Run(buffers[in], absl::MakeSpan(buffers[in + 1]));
     });
   };
-  buffers.reserve(4 * num_exits + 2);  // the lambdas keep indices, not pointers
   add(baseline);
   for (int k = 0; k < num_exits; ++k) add(exits.segment(k));
   for (int k = 0; k + 1 < num_exits; ++k) add(exits.head(k));
