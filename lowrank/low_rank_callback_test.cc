@@ -28,16 +28,21 @@ struct Net : torch::nn::Module {
   torch::nn::Linear fc{nullptr};
 };
 
-// The numerical rank: singular values above 1e-5 of the largest.
-int NumericalRank(const torch::Tensor& weight) {
-  const int rows = static_cast<int>(weight.size(0));
-  const int cols = static_cast<int>(weight.numel() / rows);
-  absl::StatusOr<std::vector<double>> s =
-      SingularValues({weight.data_ptr<float>(), static_cast<size_t>(weight.numel())}, rows, cols);
+// The numerical rank of a row-major matrix: singular values above 1e-5 of
+// the largest.
+int MatrixRank(absl::Span<const float> matrix, int rows, int cols) {
+  absl::StatusOr<std::vector<double>> s = SingularValues(matrix, rows, cols);
   EXPECT_THAT(s.status(), IsOk());
   int rank = 0;
   for (double v : *s) rank += v > 1e-5 * s->front();
   return rank;
+}
+
+// Of a weight as the matrix [out, the rest].
+int NumericalRank(const torch::Tensor& weight) {
+  const int rows = static_cast<int>(weight.size(0));
+  return MatrixRank({weight.data_ptr<float>(), static_cast<size_t>(weight.numel())}, rows,
+                    static_cast<int>(weight.numel() / rows));
 }
 
 // fc at rank 1 and conv ([8, 3 * 3 * 3] = 8 x 27, 216 weights) at 2x: rank 3
@@ -88,11 +93,7 @@ int SpatialRank(const torch::Tensor& weight) {
   const int o = weight.size(0), c = weight.size(1), kh = weight.size(2), kw = weight.size(3);
   const std::vector<float> m = SpatialMatrix(
       {weight.data_ptr<float>(), static_cast<size_t>(weight.numel())}, o, c, kh, kw);
-  absl::StatusOr<std::vector<double>> s = SingularValues(m, c * kh, o * kw);
-  EXPECT_THAT(s.status(), IsOk());
-  int rank = 0;
-  for (double v : *s) rank += v > 1e-5 * s->front();
-  return rank;
+  return MatrixRank(m, c * kh, o * kw);
 }
 
 // A spatial rule keeps the conv's spatial matrix ([3 * 3, 8 * 3] = 9 x 24)
