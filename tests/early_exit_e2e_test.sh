@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end: train_prune writes model_exits.onnx for an early-exit model
-# (resnet20_exits, evaluated untrained: --epochs=0 keeps the test short), and
-# exit_bench sweeps thresholds on 500 Fashion-MNIST test images. With
+# (resnet20 --exit_stages=0,1, evaluated untrained: --epochs=0 keeps the test
+# short), and exit_bench sweeps thresholds on 500 Fashion-MNIST test images. With
 # threshold 0 every image leaves at the first exit, with 1 none does; shares,
 # accuracies and the latency model must agree with that, the chosen
 # threshold is run for real, the SVG is written, and bad input fails with
@@ -15,7 +15,7 @@ tmp="$TEST_TMPDIR"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$train_prune" --model=resnet20_exits --data_dir="$data_dir" --epochs=0 --sparsity=0 \
+"$train_prune" --model=resnet20 --exit_stages=0,1 --data_dir="$data_dir" --epochs=0 --sparsity=0 \
   --output_dir="$tmp/ee" --out="$tmp/ee.json" 2>"$tmp/train.err" ||
   fail "train_prune exited $?: $(tail -3 "$tmp/train.err")"
 [[ -s "$tmp/ee/model_exits.onnx" ]] || fail "no model_exits.onnx"

@@ -77,6 +77,9 @@ ABSL_FLAG(std::string, teacher_model, "", "The teacher's zoo model; empty: --mod
 ABSL_FLAG(double, distillation_temperature, 4.0, "Softmax temperature of the soft targets.");
 ABSL_FLAG(double, distillation_alpha, 0.9,
           "Weight of the soft-target loss; 1 - alpha goes to the hard labels.");
+ABSL_FLAG(std::vector<std::string>, exit_stages, {},
+          "resnet20/32/56: a side exit (global pool + linear) after each of these stages, "
+          "0-based, e.g. 0,1; model_exits.onnx then holds them (tools/bench:exit_bench).");
 ABSL_FLAG(std::vector<std::string>, exit_loss_weights, {},
           "Early-exit models (resnet20_exits): the weight of each exit's loss, side exits "
           "first, e.g. 0.5,0.5,1; empty: 1 each.");
@@ -263,6 +266,13 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
   t.max_grad_norm = absl::GetFlag(FLAGS_max_grad_norm);
   t.distillation_temperature = absl::GetFlag(FLAGS_distillation_temperature);
   t.distillation_alpha = absl::GetFlag(FLAGS_distillation_alpha);
+  for (const std::string& stage : absl::GetFlag(FLAGS_exit_stages)) {
+    int value = 0;
+    if (!absl::SimpleAtoi(stage, &value)) {
+      return absl::InvalidArgumentError(absl::StrCat("--exit_stages: '", stage, "' is not a stage"));
+    }
+    config.exit_stages.push_back(value);
+  }
   for (const std::string& weight : absl::GetFlag(FLAGS_exit_loss_weights)) {
     double value = 0;
     if (!absl::SimpleAtod(weight, &value)) {
@@ -333,6 +343,7 @@ absl::StatusOr<tools::TrainPruneConfig> ConfigFromFlags() {
       {"low_rank_start_epoch", absl::StrCat(config.low_rank_start_epoch)},
       {"cluster", absl::StrCat(config.cluster)},
       {"cluster_start_epoch", absl::StrCat(config.cluster_start_epoch)},
+      {"exit_stages", absl::StrJoin(absl::GetFlag(FLAGS_exit_stages), ",")},
       {"exit_loss_weights", absl::StrJoin(absl::GetFlag(FLAGS_exit_loss_weights), ",")},
   };
   return config;

@@ -645,7 +645,8 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
                    training::CreateModel(config.model,
                                          {.num_classes = data.train.num_classes,
                                           .input_channels = data.train.channels,
-                                          .input_size = data.train.height}));
+                                          .input_size = data.train.height,
+                                          .exit_stages = config.exit_stages}));
   const training::LayerGraph graph = model->Describe();
   const training::Shape expected = {data.train.channels, data.train.height, data.train.width};
   if (graph.input_shape() != expected) {

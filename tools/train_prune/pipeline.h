@@ -61,6 +61,9 @@ enum class Sensitivity { kNone, kWeights, kFilters };
 
 struct TrainPruneConfig {
   std::string model = "lenet5";
+  // Early exits after these stages of a CIFAR ResNet (training/models/zoo.h);
+  // the trainer then trains every exit (TrainerOptions::exit_loss_weights).
+  std::vector<int> exit_stages;
   std::string dataset = "fashion_mnist";
   std::string data_dir;  // empty: the dataset's default
   int64_t batch_size = 64;

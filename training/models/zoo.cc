@@ -20,7 +20,7 @@ struct Entry {
   // Called with the input resolved and the common checks done.
   absl::StatusOr<std::shared_ptr<ImageClassifier>> (*create)(int64_t num_classes,
                                                              int64_t channels, int64_t size,
-                                                             double width_multiplier);
+                                                             const ModelOptions& options);
 };
 
 template <typename Model>
@@ -33,15 +33,16 @@ absl::StatusOr<std::shared_ptr<ImageClassifier>> Upcast(
 template <int kDepth>
 absl::StatusOr<std::shared_ptr<ImageClassifier>> CifarResNet(int64_t num_classes,
                                                              int64_t channels, int64_t size,
-                                                             double) {
+                                                             const ModelOptions& options) {
   return Upcast(ResNet::CreateCifar({.depth = kDepth, .num_classes = num_classes,
-                                     .input_channels = channels, .input_size = size}));
+                                     .input_channels = channels, .input_size = size,
+                                     .exit_stages = options.exit_stages}));
 }
 
 template <int kDepth>
 absl::StatusOr<std::shared_ptr<ImageClassifier>> CifarStemResNet(int64_t num_classes,
                                                                  int64_t channels, int64_t size,
-                                                                 double) {
+                                                                 const ModelOptions&) {
   return Upcast(ResNet::Create({.depth = kDepth, .num_classes = num_classes,
                                 .input_channels = channels, .input_size = size}));
 }
@@ -49,7 +50,7 @@ absl::StatusOr<std::shared_ptr<ImageClassifier>> CifarStemResNet(int64_t num_cla
 constexpr Entry kZoo[] = {
     {"lenet5", 1, 28,
      [](int64_t num_classes, int64_t channels, int64_t size,
-        double) -> absl::StatusOr<std::shared_ptr<ImageClassifier>> {
+        const ModelOptions&) -> absl::StatusOr<std::shared_ptr<ImageClassifier>> {
        if (channels != 1 || size != 28) {
          return absl::InvalidArgumentError(absl::StrFormat(
              "lenet5 takes 1 x 28 x 28 images only, got %d x %d x %d", channels, size, size));
@@ -57,13 +58,13 @@ constexpr Entry kZoo[] = {
        return std::shared_ptr<ImageClassifier>(std::make_shared<LeNet5>(num_classes));
      }},
     {"quantnet", 3, 32,
-     [](int64_t num_classes, int64_t channels, int64_t size, double) {
+     [](int64_t num_classes, int64_t channels, int64_t size, const ModelOptions&) {
        return Upcast(QuantNet::Create(
            {.num_classes = num_classes, .input_channels = channels, .input_size = size}));
      }},
     {"resnet20", 3, 32, CifarResNet<20>},
     {"resnet20_exits", 3, 32,
-     [](int64_t num_classes, int64_t channels, int64_t size, double) {
+     [](int64_t num_classes, int64_t channels, int64_t size, const ModelOptions&) {
        return Upcast(ResNet::CreateCifar({.depth = 20, .num_classes = num_classes,
                                           .input_channels = channels, .input_size = size,
                                           .exit_stages = {0, 1}}));
@@ -73,11 +74,11 @@ constexpr Entry kZoo[] = {
     {"resnet18", 3, 32, CifarStemResNet<18>},
     {"resnet50", 3, 32, CifarStemResNet<50>},
     {"mobilenet_v1", 3, 224,
-     [](int64_t num_classes, int64_t channels, int64_t size, double width_multiplier) {
+     [](int64_t num_classes, int64_t channels, int64_t size, const ModelOptions& options) {
        return Upcast(MobileNetV1::Create({.num_classes = num_classes,
                                           .input_channels = channels,
                                           .input_size = size,
-                                          .width_multiplier = width_multiplier}));
+                                          .width_multiplier = options.width_multiplier}));
      }},
 };
 
@@ -105,7 +106,12 @@ absl::StatusOr<std::shared_ptr<ImageClassifier>> CreateModel(absl::string_view n
           "%s has no width multiplier (only mobilenet_v1 has), got %g", name,
           options.width_multiplier));
     }
-    return entry.create(options.num_classes, channels, size, options.width_multiplier);
+    if (!options.exit_stages.empty() && name != "resnet20" && name != "resnet32" &&
+        name != "resnet56") {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s takes no exit stages (the CIFAR ResNets resnet20, resnet32 and resnet56 do)", name));
+    }
+    return entry.create(options.num_classes, channels, size, options);
   }
   return absl::NotFoundError(absl::StrCat("no model named '", name, "'; the zoo has ",
                                           absl::StrJoin(ModelNames(), ", ")));

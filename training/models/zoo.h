@@ -39,6 +39,9 @@ struct ModelOptions {
   // the model's native input (table above).
   std::optional<int64_t> input_channels, input_size;
   double width_multiplier = 1.0;  // "mobilenet_v1" only; a fraction in (0, 4]
+  // "resnet20", "resnet32", "resnet56" only: early exits after these stages
+  // (ResNetOptions::exit_stages; "resnet20_exits" is resnet20 with {0, 1}).
+  std::vector<int> exit_stages;
 };
 
 // The names CreateModel accepts, in the order of the table above.

@@ -471,6 +471,18 @@ TEST(ZooTest, NamesTheModelsOfTheIssue) {
                                         "mobilenet_v1"));
 }
 
+TEST(ZooTest, CifarResNetsTakeExitStages) {
+  SeedFromGtest();
+  std::shared_ptr<ImageClassifier> model = Create("resnet32", {.exit_stages = {1}});
+  ASSERT_NE(model, nullptr);
+  EXPECT_EQ(model->num_exits(), 2);
+  EXPECT_EQ(model->Describe().side_outputs().size(), 1u);
+  EXPECT_THAT(CreateModel("lenet5", {.exit_stages = {0}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("takes no exit stages")));
+  EXPECT_THAT(CreateModel("resnet20", {.exit_stages = {2}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("exit stages must be")));
+}
+
 TEST(ZooTest, UnknownNameListsTheZoo) {
   const auto model = CreateModel("resnet19", {});
   EXPECT_THAT(model, StatusIs(absl::StatusCode::kNotFound, HasSubstr("'resnet19'")));
