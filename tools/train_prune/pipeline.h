@@ -20,7 +20,10 @@
 //      weights stored as zeros; filters removed by thinning modifiers
 //      physically gone, with their BatchNorm entries and the next layer's
 //      input channels), result.json, sparsity.txt, sparsity.svg (target and
-//      measured sparsity per epoch) and accuracy.svg (test top-1 per epoch).
+//      measured sparsity per epoch) and accuracy.svg (test top-1 per epoch);
+//      for an early-exit model also model_exits.onnx, the same weights with
+//      the side exits as outputs (not thinned or factorised), and every
+//      exit's test top-1 in the result.
 //   7. Optionally measure model.onnx's latency on the inference runtime
 //      (tools/bench's MeasurePoint, batch 1), so that one run reports the
 //      three things a trade-off search weighs: accuracy, latency and size.
