@@ -1,6 +1,7 @@
 #include "lowrank/onnx_factorize.h"
 
 #include <cmath>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -32,11 +33,8 @@ void SplitNode(onnx::GraphProto& graph, int index, onnx::NodeProto first,
 // An INTS attribute of two or four values, or `fallback` when absent.
 std::vector<int64_t> Ints(const onnx::NodeProto& node, absl::string_view name,
                           std::vector<int64_t> fallback) {
-  const onnx::AttributeProto* attribute = training::FindAttribute(node, name);
-  if (attribute == nullptr || attribute->ints_size() != static_cast<int>(fallback.size())) {
-    return fallback;
-  }
-  return std::vector<int64_t>(attribute->ints().begin(), attribute->ints().end());
+  std::optional<std::vector<int64_t>> values = training::IntsAttribute(node, name);
+  return values.has_value() && values->size() == fallback.size() ? *std::move(values) : fallback;
 }
 
 onnx::AttributeProto IntsAttribute(const std::string& name, std::vector<int64_t> values) {

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "training/onnx/node_attributes.h"
 
 namespace edgecompress::partition {
 namespace {
@@ -22,25 +23,12 @@ std::string NodeName(const onnx::NodeProto& node) {
                       node.op_type(), ")");
 }
 
-const onnx::AttributeProto* FindAttribute(const onnx::NodeProto& node, const std::string& name) {
-  for (const onnx::AttributeProto& a : node.attribute()) {
-    if (a.name() == name) return &a;
-  }
-  return nullptr;
-}
-
-std::optional<std::vector<int64_t>> Ints(const onnx::NodeProto& node, const std::string& name) {
-  const onnx::AttributeProto* a = FindAttribute(node, name);
-  if (a == nullptr) return std::nullopt;
-  return std::vector<int64_t>(a->ints().begin(), a->ints().end());
-}
-
 // The node's window along both axes, with the sizes filled in from `in`.
 absl::StatusOr<SpatialLayer> Window(const onnx::NodeProto& node, std::array<int64_t, 2> in,
                                     std::optional<std::array<int64_t, 2>> weight_kernel) {
   SpatialLayer layer;
   layer.input_size = in;
-  const std::optional<std::vector<int64_t>> kernel = Ints(node, "kernel_shape");
+  const std::optional<std::vector<int64_t>> kernel = training::IntsAttribute(node, "kernel_shape");
   if (kernel.has_value() && kernel->size() == 2) {
     layer.kernel = {(*kernel)[0], (*kernel)[1]};
   } else if (weight_kernel.has_value()) {
@@ -51,27 +39,26 @@ absl::StatusOr<SpatialLayer> Window(const onnx::NodeProto& node, std::array<int6
   for (const auto& [name, target] :
        {std::pair<const char*, std::array<int64_t, 2>*>{"strides", &layer.stride},
         {"dilations", &layer.dilation}}) {
-    if (const auto values = Ints(node, name); values.has_value()) {
+    if (const auto values = training::IntsAttribute(node, name); values.has_value()) {
       if (values->size() != 2) {
         return absl::InvalidArgumentError(absl::StrCat(NodeName(node), ": ", name, " is not 2D"));
       }
       *target = {(*values)[0], (*values)[1]};
     }
   }
-  if (const onnx::AttributeProto* a = FindAttribute(node, "auto_pad");
+  if (const onnx::AttributeProto* a = training::FindAttribute(node, "auto_pad");
       a != nullptr && a->s() != "NOTSET" && a->s() != "VALID") {
     return absl::UnimplementedError(
         absl::StrCat(NodeName(node), ": auto_pad ", a->s(), " (give explicit pads)"));
   }
-  if (const auto pads = Ints(node, "pads"); pads.has_value()) {
+  if (const auto pads = training::IntsAttribute(node, "pads"); pads.has_value()) {
     if (pads->size() != 4) {
       return absl::InvalidArgumentError(absl::StrCat(NodeName(node), ": pads is not 2D"));
     }
     layer.pad_begin = {(*pads)[0], (*pads)[1]};
     layer.pad_end = {(*pads)[2], (*pads)[3]};
   }
-  const onnx::AttributeProto* ceil = FindAttribute(node, "ceil_mode");
-  const bool ceil_mode = ceil != nullptr && ceil->i() != 0;
+  const bool ceil_mode = training::IntAttribute(node, "ceil_mode", 0) != 0;
   for (int axis = 0; axis < 2; ++axis) {
     const int64_t reach = layer.dilation[axis] * (layer.kernel[axis] - 1) + 1;
     const int64_t span = in[axis] + layer.pad_begin[axis] + layer.pad_end[axis] - reach;

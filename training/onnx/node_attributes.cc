@@ -16,4 +16,11 @@ int64_t IntAttribute(const onnx::NodeProto& node, absl::string_view name, int64_
   return attribute == nullptr ? fallback : attribute->i();
 }
 
+std::optional<std::vector<int64_t>> IntsAttribute(const onnx::NodeProto& node,
+                                                  absl::string_view name) {
+  const onnx::AttributeProto* attribute = FindAttribute(node, name);
+  if (attribute == nullptr) return std::nullopt;
+  return std::vector<int64_t>(attribute->ints().begin(), attribute->ints().end());
+}
+
 }  // namespace edgecompress::training
