@@ -6,7 +6,9 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace edgecompress::partition {
 namespace {
@@ -91,6 +93,17 @@ absl::StatusOr<TilePlan> PlanTiles(absl::Span<const SpatialLayer> layers, int ro
     }
   }
   return plan;
+}
+
+absl::StatusOr<std::pair<int, int>> ParseGrid(absl::string_view text) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(text, 'x');
+  int rows = 0, cols = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &rows) ||
+      !absl::SimpleAtoi(parts[1], &cols) || rows < 1 || cols < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not RxC (a grid of rows x cols)"));
+  }
+  return std::make_pair(rows, cols);
 }
 
 std::vector<float> CropTileInput(absl::Span<const float> input, const std::array<int64_t, 4>& shape,

@@ -28,9 +28,11 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace edgecompress::partition {
@@ -75,6 +77,10 @@ struct TilePlan {
 // or dilation below 1, negative padding, an output size that the window
 // arithmetic does not give, or a grid finer than the output.
 absl::StatusOr<TilePlan> PlanTiles(absl::Span<const SpatialLayer> layers, int rows, int cols);
+
+// "RxC" (e.g. "3x3") as rows and cols, both at least 1; kInvalidArgument
+// naming the text otherwise.
+absl::StatusOr<std::pair<int, int>> ParseGrid(absl::string_view text);
 
 // The tile's input region of `input`, an NCHW tensor of `shape` (H and W
 // the first layer's input size): [N, C, rows, cols] of the region, in order.

@@ -104,6 +104,13 @@ TEST(TilingTest, RandomChainsCloseAndCover) {
   }
 }
 
+TEST(TilingTest, ParsesGrids) {
+  EXPECT_EQ(*ParseGrid("2x3"), std::make_pair(2, 3));
+  EXPECT_THAT(ParseGrid("2by3").status().message(), HasSubstr("'2by3' is not RxC"));
+  EXPECT_THAT(ParseGrid("0x1").status().message(), HasSubstr("'0x1' is not RxC"));
+  EXPECT_THAT(ParseGrid("2x3x4").status().message(), HasSubstr("is not RxC"));
+}
+
 TEST(TilingTest, RejectsBadChainsAndGrids) {
   EXPECT_THAT(PlanTiles({}, 1, 1).status().message(), HasSubstr("no layers"));
   EXPECT_THAT(PlanTiles({Square(8, 3, 1, 1)}, 9, 1).status().message(),

@@ -11,10 +11,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
+#include "partition/tiling.h"
 #include "tools/bench/tile_benchmark.h"
 #include "tools/result/result_json.h"
 #include "tools/status/exit_code.h"
@@ -53,13 +52,11 @@ absl::StatusOr<TileBenchConfig> ConfigFromFlags() {
   config.fused_layers = absl::GetFlag(FLAGS_fused_layers);
   config.grids.clear();
   for (const std::string& grid : absl::GetFlag(FLAGS_grids)) {
-    const std::vector<std::string> parts = absl::StrSplit(grid, 'x');
-    int rows = 0, cols = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &rows) ||
-        !absl::SimpleAtoi(parts[1], &cols) || rows < 1 || cols < 1) {
-      return absl::InvalidArgumentError(absl::StrCat("--grids: '", grid, "' is not RxC"));
+    absl::StatusOr<std::pair<int, int>> parsed = partition::ParseGrid(grid);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--grids: ", parsed.status().message()));
     }
-    config.grids.emplace_back(rows, cols);
+    config.grids.push_back(*parsed);
   }
   if (config.grids.empty()) return absl::InvalidArgumentError("--grids is empty");
   if (absl::GetFlag(FLAGS_batch) < 1 || absl::GetFlag(FLAGS_threads) < 1) {

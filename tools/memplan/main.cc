@@ -25,6 +25,7 @@
 #include "tools/io/atomic_file.h"
 #include "tools/memplan/graph_file.h"
 #include "tools/memplan/report.h"
+#include "partition/tiling.h"
 #include "tools/memplan/tiling_report.h"
 #include "tools/result/result_json.h"
 #include "training/onnx/onnx_file.h"
@@ -124,7 +125,7 @@ int Run() {
       {"load", load_ms}, {"reorder", reorder_ms}, {"plan", plan_ms}, {"total", total_ms}};
 
   if (const std::string tiles = absl::GetFlag(FLAGS_tiles); !tiles.empty()) {
-    absl::StatusOr<std::pair<int, int>> grid = memplan_tool::ParseGrid(tiles);
+    absl::StatusOr<std::pair<int, int>> grid = partition::ParseGrid(tiles);
     if (!grid.ok()) return Fail(kExitBadInput, grid.status());
     absl::StatusOr<onnx::ModelProto> model = training::ReadOnnxFile(path);
     if (!model.ok()) return Fail(kExitBadInput, model.status());

@@ -4,26 +4,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "partition/tile_memory.h"
 #include "partition/tile_models.h"
 #include "partition/tiling.h"
 #include "tools/status/status_macros.h"
 
 namespace edgecompress::memplan_tool {
-
-absl::StatusOr<std::pair<int, int>> ParseGrid(const std::string& text) {
-  const std::vector<std::string> parts = absl::StrSplit(text, 'x');
-  int rows = 0, cols = 0;
-  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &rows) ||
-      !absl::SimpleAtoi(parts[1], &cols) || rows < 1 || cols < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a grid RxC"));
-  }
-  return std::make_pair(rows, cols);
-}
 
 absl::StatusOr<TilingReport> ReportTiling(const onnx::ModelProto& model, int fused_layers,
                                           int rows, int cols, int64_t batch) {

@@ -20,9 +20,6 @@ struct TilingReport {
   std::string table;
 };
 
-// "RxC" as rows and cols; kInvalidArgument otherwise.
-absl::StatusOr<std::pair<int, int>> ParseGrid(const std::string& text);
-
 // Errors as partition/ gives them for the model and the grid.
 absl::StatusOr<TilingReport> ReportTiling(const onnx::ModelProto& model, int fused_layers,
                                           int rows, int cols, int64_t batch);

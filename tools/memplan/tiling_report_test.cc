@@ -24,10 +24,7 @@ TEST(TilingReportTest, ListsEveryDevice) {
   EXPECT_THAT(report->table, HasSubstr("less than one device"));
 }
 
-TEST(TilingReportTest, ParsesGrids) {
-  EXPECT_EQ(*ParseGrid("2x3"), std::make_pair(2, 3));
-  EXPECT_THAT(ParseGrid("2by3").status().message(), HasSubstr("not a grid"));
-  EXPECT_THAT(ParseGrid("0x1").status().message(), HasSubstr("not a grid"));
+TEST(TilingReportTest, RejectsAGridFinerThanTheCut) {
   EXPECT_THAT(ReportTiling(partition::StemModel(), 1, 40, 1, 1).status().message(),
               HasSubstr("does not fit"));
 }
