@@ -178,6 +178,10 @@ absl::StatusOr<TrainResult> Trainer::Fit(BatchSource& train, const TensorDataset
       const StepInfo info = {.epoch = epoch, .step = step, .steps_per_epoch = steps,
                              .global_step = epoch * steps + step, .learning_rate = learning_rate};
       optimizer_->zero_grad();
+      // Activations inherit the layout from the input; weights stay NCHW.
+      if (options_.channels_last && batch->images.dim() == 4) {
+        batch->images = batch->images.contiguous(torch::MemoryFormat::ChannelsLast);
+      }
       const auto cross_entropy = [&](const torch::Tensor& logits) {
         return F::cross_entropy(logits, batch->labels,
                                 F::CrossEntropyFuncOptions().label_smoothing(options_.label_smoothing));

@@ -80,6 +80,11 @@ struct TrainerOptions {
   double ruined_chance_factor = 1.5;
   int num_classes = 10;
   int64_t eval_batch_size = 1000;
+  // Feed training batches in channels-last (NHWC) layout. Convolutions then
+  // run oneDNN's NHWC kernels and the zoo's BatchNorm+ReLU(+residual) the
+  // fused kernel of training/ops, about 1.2x faster per ResNet-20 step on one
+  // thread here. Parameters stay NCHW; evaluation is unchanged.
+  bool channels_last = false;
   // When set, a checkpoint is written atomically after every epoch.
   std::string checkpoint_path;
 };

@@ -146,6 +146,26 @@ TEST_F(TrainerTest, EarlyExitsTrainOnTheWeightedSumOfTheirLosses) {
   EXPECT_THAT(Trainer::Create(final_only, options).status().message(), HasSubstr("not >= 0"));
 }
 
+TEST_F(TrainerTest, ChannelsLastTrainsLikeNchw) {
+  const TensorDataset train = BandImages(256, 21);
+  LeNet5 nchw(4), nhwc(4);
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < nchw.parameters().size(); ++i) {
+      nhwc.parameters()[i].copy_(nchw.parameters()[i]);
+    }
+  }
+  ASSERT_THAT(Train(nchw, Options(2), train, nullptr), IsOk());
+  TrainerOptions options = Options(2);
+  options.channels_last = true;
+  ASSERT_THAT(Train(nhwc, options, train, nullptr), IsOk());
+  // Same steps, different summation orders: equal up to float rounding.
+  for (size_t i = 0; i < nchw.parameters().size(); ++i) {
+    EXPECT_TRUE(torch::allclose(nhwc.parameters()[i], nchw.parameters()[i], 1e-4, 1e-5)) << i;
+    EXPECT_TRUE(nhwc.parameters()[i].is_contiguous()) << "parameters stay NCHW";
+  }
+}
+
 // The exactness test: 2 epochs straight == 1 epoch, stop, resume 1.
 TEST_F(TrainerTest, ResumeFromACheckpointIsExact) {
   const TensorDataset train = BandImages(256, 5);

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "training/ops/batch_norm.h"
 
 namespace edgecompress::training {
 namespace {
@@ -71,24 +72,30 @@ class ResidualBlock : public torch::nn::Module {
     }
     if (shape.has_downsample()) {
       downsample_name_ = absl::StrCat(prefix, ".downsample.0");
-      downsample_ = register_module(
-          "downsample",
-          torch::nn::Sequential(
-              MakeConv({shape.in_channels, shape.out_channels(), 1, shape.stride}),
-              torch::nn::BatchNorm2d(shape.out_channels())));
+      downsample_conv_ = MakeConv({shape.in_channels, shape.out_channels(), 1, shape.stride});
+      downsample_bn_ = torch::nn::BatchNorm2d(shape.out_channels());
+      // Registered as one Sequential for the parameter names
+      // ("downsample.0.weight"), called piece by piece in forward().
+      register_module("downsample", torch::nn::Sequential(downsample_conv_, downsample_bn_));
     }
   }
 
   // `model` owns the block; its LayerInput() sees every conv's input.
+  // BatchNorm2dForward fuses each BN with the ReLU and the residual addition
+  // that follow it.
   torch::Tensor forward(const torch::Tensor& x, const ImageClassifier& model) {
+    const torch::Tensor shortcut =
+        downsample_conv_
+            ? BatchNorm2dForward(*downsample_bn_,
+                                 downsample_conv_->forward(model.LayerInput(downsample_name_, x)))
+            : x;
     torch::Tensor y = x;
     for (size_t i = 0; i < convs_.size(); ++i) {
-      y = bns_[i]->forward(convs_[i]->forward(model.LayerInput(conv_names_[i], y)));
-      if (i + 1 < convs_.size()) y = torch::relu(y);
+      const bool last = i + 1 == convs_.size();
+      y = BatchNorm2dForward(*bns_[i], convs_[i]->forward(model.LayerInput(conv_names_[i], y)),
+                             {.residual = last ? shortcut : torch::Tensor(), .relu = true});
     }
-    const torch::Tensor shortcut =
-        downsample_ ? downsample_->forward(model.LayerInput(downsample_name_, x)) : x;
-    return torch::relu(y + shortcut);
+    return y;
   }
 
   // Appends the block to `graph` reading `x`; returns the block's output.
@@ -116,7 +123,8 @@ class ResidualBlock : public torch::nn::Module {
   std::vector<torch::nn::Conv2d> convs_;
   std::vector<std::string> conv_names_;  // "layer1.0.conv1", ...
   std::vector<torch::nn::BatchNorm2d> bns_;
-  torch::nn::Sequential downsample_{nullptr};
+  torch::nn::Conv2d downsample_conv_{nullptr};
+  torch::nn::BatchNorm2d downsample_bn_{nullptr};
   std::string downsample_name_;  // its conv's: "layer2.0.downsample.0"
 };
 
@@ -194,14 +202,14 @@ ResNet::ResNet(const ResNetOptions& options, const Layout& layout) : options_(op
 }
 
 torch::Tensor ResNet::forward(torch::Tensor images) {
-  torch::Tensor x = torch::relu(bn1_->forward(conv1_->forward(LayerInput("conv1", images))));
+  torch::Tensor x = BatchNorm2dForward(*bn1_, conv1_->forward(LayerInput("conv1", images)), {.relu = true});
   for (const std::shared_ptr<ResidualBlock>& block : blocks_) x = block->forward(x, *this);
   return fc_->forward(LayerInput("fc", x.mean({2, 3})));  // global average pool
 }
 
 std::vector<torch::Tensor> ResNet::ForwardExits(torch::Tensor images) {
   std::vector<torch::Tensor> logits;
-  torch::Tensor x = torch::relu(bn1_->forward(conv1_->forward(LayerInput("conv1", images))));
+  torch::Tensor x = BatchNorm2dForward(*bn1_, conv1_->forward(LayerInput("conv1", images)), {.relu = true});
   size_t next_exit = 0;
   for (size_t i = 0; i < blocks_.size(); ++i) {
     x = blocks_[i]->forward(x, *this);

@@ -26,6 +26,7 @@
 ABSL_FLAG(std::string, model, "lenet5", "Zoo model name.");
 ABSL_FLAG(int, batch_size, 64, "Mini-batch size.");
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
+ABSL_FLAG(bool, channels_last, false, "Train on channels-last batches (TrainerOptions).");
 ABSL_FLAG(int, steps, 100, "Timed optimizer steps (after one warm-up epoch of 10 steps).");
 
 int main(int argc, char** argv) {
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   options.epochs = 1;
   options.lr_schedule.base_learning_rate = 0.01;
   options.ruined_chance_factor = 0.0;
+  options.channels_last = absl::GetFlag(FLAGS_channels_last);
   ProgressBar quiet(stderr, false);
   double images_per_second = 0.0;
   for (const TensorDataset* data : {&warmup, &timed}) {
