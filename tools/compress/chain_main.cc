@@ -23,6 +23,7 @@
 #include "tools/io/directory.h"
 #include "tools/status/exit_code.h"
 #include "tools/status/status_macros.h"
+#include "training/heap_reuse.h"
 
 ABSL_FLAG(std::string, model, "lenet5", "Zoo model (train_prune's names).");
 ABSL_FLAG(std::string, dataset, "fashion_mnist", "Dataset to train and evaluate on.");
@@ -109,6 +110,10 @@ int Run() {
   if (!config.ok()) return Fail(kExitBadInput, config.status());
   // LibTorch sees one core here unless told otherwise.
   at::set_num_threads(config->threads);
+  // Activations are reallocated every step; keep them out of mmap (heap_reuse.h).
+  if (absl::Status kept = training::KeepFreedBuffersInHeap(); !kept.ok()) {
+    std::cerr << "compress_chain: warning: " << kept.message() << "\n";
+  }
   if (absl::Status made = tools::MakeDirectory(config->output_dir); !made.ok()) {
     return Fail(kExitOutputFailed, made);
   }

@@ -26,6 +26,7 @@
 #include "tools/io/directory.h"
 #include "lowrank/factorization.h"
 #include "tools/train_prune/pipeline.h"
+#include "training/heap_reuse.h"
 
 ABSL_FLAG(std::string, model, "lenet5",
           "Model: lenet5, resnet20, resnet32, resnet56, resnet18, resnet50, mobilenet_v1.");
@@ -398,6 +399,10 @@ int Run() {
   }
   // LibTorch sees one core here unless told otherwise.
   at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  // Activations are reallocated every step; keep them out of mmap (heap_reuse.h).
+  if (absl::Status kept = training::KeepFreedBuffersInHeap(); !kept.ok()) {
+    std::cerr << "train_prune: warning: " << kept.message() << "\n";
+  }
   absl::StatusOr<tools::TrainPruneConfig> config = ConfigFromFlags();
   if (!config.ok()) return Fail(kExitBadInput, config.status());
 

@@ -20,6 +20,7 @@
 #include "absl/flags/usage.h"
 #include "nlohmann/json.hpp"
 #include "training/batch_source.h"
+#include "training/heap_reuse.h"
 #include "training/models/zoo.h"
 #include "training/trainer.h"
 
@@ -37,6 +38,10 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   using namespace edgecompress::training;
   at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  // As train_prune does: freed activations stay in the heap (heap_reuse.h).
+  if (absl::Status kept = KeepFreedBuffersInHeap(); !kept.ok()) {
+    std::cerr << "train_throughput: warning: " << kept.message() << "\n";
+  }
   torch::manual_seed(0);
   absl::StatusOr<std::shared_ptr<ImageClassifier>> model =
       CreateModel(absl::GetFlag(FLAGS_model), {});
