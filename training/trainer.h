@@ -82,9 +82,11 @@ struct TrainerOptions {
   int64_t eval_batch_size = 1000;
   // Feed training batches in channels-last (NHWC) layout. Convolutions then
   // run oneDNN's NHWC kernels and the zoo's BatchNorm+ReLU(+residual) the
-  // fused kernel of training/ops, about 1.2x faster per ResNet-20 step on one
-  // thread here. Parameters stay NCHW; evaluation is unchanged.
-  bool channels_last = false;
+  // fused kernel of training/ops: a ResNet-20 step is 1.25-1.3x faster here
+  // (training/throughput). Parameters and their gradients stay NCHW;
+  // evaluation is unchanged. Results equal NCHW training up to float
+  // rounding (different summation orders).
+  bool channels_last = true;
   // When set, a checkpoint is written atomically after every epoch.
   std::string checkpoint_path;
 };

@@ -49,9 +49,10 @@ ABSL_FLAG(double, momentum, 0.9, "SGD momentum.");
 ABSL_FLAG(bool, nesterov, false, "SGD with Nesterov momentum.");
 ABSL_FLAG(double, weight_decay, 0.0, "L2 weight decay.");
 ABSL_FLAG(double, label_smoothing, 0.0, "Label smoothing in [0, 1).");
-ABSL_FLAG(bool, channels_last, false,
+ABSL_FLAG(bool, channels_last, true,
           "Train on channels-last (NHWC) batches: faster convolutions and fused BatchNorm "
-          "for conv nets; results equal NCHW training up to float rounding.");
+          "for conv nets; results equal NCHW training up to float rounding. "
+          "--nochannels_last trains on NCHW batches.");
 ABSL_FLAG(double, max_grad_norm, 0.0, "Clip the gradient norm; 0: off.");
 ABSL_FLAG(double, sparsity, 0.8,
           "Final sparsity of gradual magnitude pruning in [0, 1); 0: train dense.");

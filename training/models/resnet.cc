@@ -202,14 +202,16 @@ ResNet::ResNet(const ResNetOptions& options, const Layout& layout) : options_(op
 }
 
 torch::Tensor ResNet::forward(torch::Tensor images) {
-  torch::Tensor x = BatchNorm2dForward(*bn1_, conv1_->forward(LayerInput("conv1", images)), {.relu = true});
+  torch::Tensor x =
+      BatchNorm2dForward(*bn1_, conv1_->forward(LayerInput("conv1", images)), {.relu = true});
   for (const std::shared_ptr<ResidualBlock>& block : blocks_) x = block->forward(x, *this);
   return fc_->forward(LayerInput("fc", x.mean({2, 3})));  // global average pool
 }
 
 std::vector<torch::Tensor> ResNet::ForwardExits(torch::Tensor images) {
   std::vector<torch::Tensor> logits;
-  torch::Tensor x = BatchNorm2dForward(*bn1_, conv1_->forward(LayerInput("conv1", images)), {.relu = true});
+  torch::Tensor x =
+      BatchNorm2dForward(*bn1_, conv1_->forward(LayerInput("conv1", images)), {.relu = true});
   size_t next_exit = 0;
   for (size_t i = 0; i < blocks_.size(); ++i) {
     x = blocks_[i]->forward(x, *this);

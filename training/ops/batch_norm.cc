@@ -9,6 +9,8 @@
 #include <limits>
 #include <vector>
 
+#include "training/ops/avx2_clone.h"
+
 namespace edgecompress::training {
 namespace {
 
@@ -33,13 +35,7 @@ void ForEachBlock(int64_t rows, const Body& body) {
 
 // The per-row loops below run over a pixel's contiguous channels without
 // branches (ReLU's mask is a select: a branch on it mispredicts half the
-// time), so the compiler vectorises them; x86 gets an AVX2 clone picked at
-// load time.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define EDGECOMPRESS_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
-#else
-#define EDGECOMPRESS_AVX2_CLONE
-#endif
+// time), so the compiler vectorises them.
 
 // s += x - origin and q += (x - origin)^2 over `rows` rows of `c` channels.
 EDGECOMPRESS_AVX2_CLONE

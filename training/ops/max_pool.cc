@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "training/ops/avx2_clone.h"
+
 namespace edgecompress::training {
 namespace {
 
@@ -31,25 +33,34 @@ int64_t Grain(int64_t elements_per_item) {
 
 // The scans compare with selects, not branches: on real activations "is this
 // the new maximum" is a coin flip, and a mispredicted branch per compare
-// made a branchy scan slower than torch's. Selects over a contiguous run of
-// outputs (NCHW: one output row, stride k; NHWC: one pixel's channels) also
-// let the compiler vectorise; x86 gets an AVX2 clone picked at load time.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define EDGECOMPRESS_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
-#else
-#define EDGECOMPRESS_AVX2_CLONE
-#endif
+// made a branchy scan slower than torch's. Runs are short (a 14-output row,
+// a pixel's 6 or 16 channels), mostly too short for the vector loop, and in
+// scalar code GCC turns `take ? v : m` back into a branch, so the selects
+// are spelled as bit masks.
+uint32_t TakeMask(float v, float best) {
+  return -static_cast<uint32_t>((v > best) | (v != v));  // NaN wins, then greater
+}
+
+float Select(uint32_t mask, float if_set, float if_clear) {
+  uint32_t set, clear;
+  std::memcpy(&set, &if_set, 4);
+  std::memcpy(&clear, &if_clear, 4);
+  const uint32_t bits = (set & mask) | (clear & ~mask);
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
 
 // Folds the window tap at offset `at` (one value every `step` floats from
-// `in`) into the running maxima: NaN wins, then strictly greater values.
+// `in`) into the running maxima.
 EDGECOMPRESS_AVX2_CLONE
 void FoldTap(const float* __restrict in, int64_t step, int64_t count, uint8_t at,
              float* __restrict best, uint8_t* __restrict best_at) {
   for (int64_t x = 0; x < count; ++x) {
     const float v = in[x * step];
-    const bool take = v > best[x] || v != v;
-    best[x] = take ? v : best[x];
-    best_at[x] = take ? at : best_at[x];
+    const uint32_t take = TakeMask(v, best[x]);
+    best[x] = Select(take, v, best[x]);
+    best_at[x] = static_cast<uint8_t>((best_at[x] & ~take) | (at & take));
   }
 }
 
@@ -69,10 +80,8 @@ void PoolRun(const float* in, int64_t row_stride, int64_t tap_stride, int64_t st
   }
 }
 
-// One NCHW output row of 2x2 windows, the common case. Rows are short
-// (LeNet's are 14 and 5 outputs), too short for the vector loop, so the
-// selects are spelled as bit masks: GCC turns `take ? v : m` back into a
-// branch in scalar code.
+// One NCHW output row of 2x2 windows, the common case, with all four taps in
+// one pass instead of four stride-2 runs.
 EDGECOMPRESS_AVX2_CLONE
 void PoolRow2x2(const float* __restrict top, const float* __restrict bottom, int64_t count,
                 float* __restrict best, uint8_t* __restrict best_at) {
@@ -81,12 +90,8 @@ void PoolRow2x2(const float* __restrict top, const float* __restrict bottom, int
     float m = taps[0];
     uint32_t at = 0;
     for (uint32_t t = 1; t < 4; ++t) {
-      const uint32_t take = -static_cast<uint32_t>((taps[t] > m) | (taps[t] != taps[t]));
-      uint32_t m_bits, v_bits;
-      std::memcpy(&m_bits, &m, 4);
-      std::memcpy(&v_bits, &taps[t], 4);
-      m_bits = (m_bits & ~take) | (v_bits & take);
-      std::memcpy(&m, &m_bits, 4);
+      const uint32_t take = TakeMask(taps[t], m);
+      m = Select(take, taps[t], m);
       at = (at & ~take) | (t & take);
     }
     best[x] = m;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Training throughput of edgecompress beside PyTorch in Python, in one run:
-# each model is measured ROUNDS times alternately by ours (NCHW batches, and
-# channels-last batches as train_prune --channels_last) and PyTorch (the machine is
+# each model is measured ROUNDS times alternately by ours (channels-last
+# batches, the default, and NCHW batches as with --nochannels_last) and PyTorch (the machine is
 # noisy, so alternate and take medians), then a table with the ratio.
 #
 #   bazel run -c opt //training/throughput:compare -- [ROUNDS] [THREADS]
@@ -23,17 +23,17 @@ export OMP_WAIT_POLICY=PASSIVE
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 rate() { sed -n 's/.*"images_per_second": *\([0-9.e+]*\).*/\1/p'; }
 
-printf "%-10s %5s %7s %10s %14s %12s %8s %8s\n" model batch threads ours "ours NHWC" PyTorch ratio "NHWC ratio"
+printf "%-10s %5s %7s %10s %10s %12s %10s %8s\n" model batch threads "ours NCHW" "ours NHWC" PyTorch "NCHW ratio" "NHWC ratio"
 for model in lenet5 resnet20; do
   ours_rates=() nhwc_rates=() peer_rates=()
   for ((i = 0; i < rounds; i++)); do
-    ours_rates+=("$("$ours" --model="$model" --threads="$threads" | rate)")
-    nhwc_rates+=("$("$ours" --model="$model" --threads="$threads" --channels_last | rate)")
+    ours_rates+=("$("$ours" --model="$model" --threads="$threads" --nochannels_last | rate)")
+    nhwc_rates+=("$("$ours" --model="$model" --threads="$threads" | rate)")
     peer_rates+=("$("$python" "$peer" --model="$model" --threads="$threads" | rate)")
   done
   a=$(printf "%s\n" "${ours_rates[@]}" | median)
   c=$(printf "%s\n" "${nhwc_rates[@]}" | median)
   b=$(printf "%s\n" "${peer_rates[@]}" | median)
-  printf "%-10s %5d %7d %10.0f %14.0f %12.0f %7.2fx %7.2fx\n" "$model" 64 "$threads" "$a" "$c" "$b" \
+  printf "%-10s %5d %7d %10.0f %10.0f %12.0f %9.2fx %7.2fx\n" "$model" 64 "$threads" "$a" "$c" "$b" \
     "$(awk -v a="$a" -v b="$b" 'BEGIN { print a / b }')" "$(awk -v a="$c" -v b="$b" 'BEGIN { print a / b }')"
 done

@@ -27,7 +27,9 @@
 ABSL_FLAG(std::string, model, "lenet5", "Zoo model name.");
 ABSL_FLAG(int, batch_size, 64, "Mini-batch size.");
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads.");
-ABSL_FLAG(bool, channels_last, false, "Train on channels-last batches (TrainerOptions).");
+ABSL_FLAG(bool, channels_last, true,
+          "Train on channels-last batches (TrainerOptions::channels_last); "
+          "--nochannels_last for NCHW.");
 ABSL_FLAG(int, steps, 100, "Timed optimizer steps (after one warm-up epoch of 10 steps).");
 
 int main(int argc, char** argv) {
