@@ -18,6 +18,9 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 constexpr int64_t kMaxKernel = 16;  // window offsets must fit in a byte
+// Channels-last inputs with this many channels or more go to torch, whose
+// kernel vectorises over them (max_pool.h).
+constexpr int64_t kTorchChannelsLastFrom = 16;
 
 struct Geometry {
   int64_t n, c, h, w, k, oh, ow;
@@ -207,7 +210,9 @@ class MaxPool2dFunction : public torch::autograd::Function<MaxPool2dFunction> {
 at::Tensor MaxPool2dNonOverlapping(const at::Tensor& x, int64_t kernel) {
   const bool ours = x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() == 4 &&
                     kernel >= 1 && kernel <= kMaxKernel && x.size(2) >= kernel &&
-                    x.size(3) >= kernel && x.numel() > 0;
+                    x.size(3) >= kernel && x.numel() > 0 &&
+                    !(x.suggest_memory_format() == at::MemoryFormat::ChannelsLast &&
+                      x.size(1) >= kTorchChannelsLastFrom);
   if (!ours) return at::max_pool2d(x, {kernel, kernel}, {kernel, kernel});
   return MaxPool2dFunction::apply(x, kernel);
 }

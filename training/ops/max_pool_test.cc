@@ -56,7 +56,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{{2, 5, 9, 11}, 2, false}, Case{{2, 5, 9, 11}, 2, true},
                       Case{{2, 4, 10, 8}, 3, false}, Case{{2, 4, 10, 8}, 3, true},
                       // No compile-time specialisation for 4.
-                      Case{{1, 3, 13, 17}, 4, false}, Case{{1, 16, 13, 17}, 4, true},
+                      Case{{1, 3, 13, 17}, 4, false}, Case{{1, 5, 13, 17}, 4, true},
+                      // Channels-last from 16 channels on is torch's own.
+                      Case{{2, 16, 10, 10}, 2, true},
                       Case{{4, 1, 6, 6}, 2, false}));
 
 TEST(MaxPoolNanTest, NanWinsLikeTorch) {
