@@ -58,7 +58,9 @@ void Normalize(const float* __restrict x, const float* __restrict residual, int6
   const float floor = relu ? 0.0f : -std::numeric_limits<float>::infinity();
   for (int64_t m = 0; m < rows; ++m, x += c, out += c) {
     if (residual != nullptr) {
-      for (int64_t j = 0; j < c; ++j) out[j] = std::max(x[j] * scale[j] + shift[j] + residual[j], floor);
+      for (int64_t j = 0; j < c; ++j) {
+        out[j] = std::max(x[j] * scale[j] + shift[j] + residual[j], floor);
+      }
       residual += c;
     } else {
       for (int64_t j = 0; j < c; ++j) out[j] = std::max(x[j] * scale[j] + shift[j], floor);
@@ -132,9 +134,9 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input,
                             const c10::optional<at::Tensor>& residual_input,
-                            const at::Tensor& weight,
-                            const at::Tensor& bias, at::Tensor running_mean,
-                            at::Tensor running_var, double momentum, double eps, bool relu) {
+                            const at::Tensor& weight, const at::Tensor& bias,
+                            at::Tensor running_mean, at::Tensor running_var, double momentum,
+                            double eps, bool relu) {
     constexpr auto kNhwc = at::MemoryFormat::ChannelsLast;
     const at::Tensor x = input.contiguous(kNhwc);
     const bool has_residual = residual_input.has_value();
@@ -142,7 +144,8 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
     const int64_t channels = x.size(1), rows = x.numel() / channels;
     const float* xp = x.data_ptr<float>();
 
-    // Sums of x - x[0]: the shift keeps E[d^2] - E[d]^2 free of cancellation.
+    // Sums of d = x - x[0]: the shift keeps E[d^2] - E[d]^2 from cancelling
+    // when |mean| >> std.
     const std::vector<float> origin(xp, xp + channels);
     std::vector<double> sum, sum_sq;
     ChannelSums(

@@ -193,7 +193,8 @@ class MaxPool2dFunction : public torch::autograd::Function<MaxPool2dFunction> {
     const std::vector<int64_t> sizes = ctx->saved_data["input_sizes"].toIntVector();
     const int64_t kernel = ctx->saved_data["kernel"].toInt();
     const bool nhwc = ctx->saved_data["nhwc"].toBool();
-    const at::MemoryFormat format = nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    const at::MemoryFormat format =
+        nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
     const at::Tensor grad_out = grad_outputs[0].contiguous(format);
     // at::zeros has no memory-format argument: it would drop the options'.
     at::Tensor grad_in = at::empty(sizes, grad_out.options().memory_format(format)).zero_();

@@ -35,13 +35,13 @@ TEST_P(MaxPoolTest, EqualsTorchForwardAndBackward) {
   // Values from a small set make ties frequent: the first maximum must win.
   torch::Tensor x = torch::randint(-3, 4, c.shape).to(torch::kFloat);
   if (c.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-  const torch::Tensor reference_out = torch::max_pool2d(x, {c.kernel, c.kernel}, {c.kernel, c.kernel});
-  const torch::Tensor grad_out = torch::randn(reference_out.sizes());
-  auto [ours, ours_grad] =
-      RunPool(x, grad_out, [&](const torch::Tensor& t) { return MaxPool2dNonOverlapping(t, c.kernel); });
-  auto [theirs, theirs_grad] = RunPool(x, grad_out, [&](const torch::Tensor& t) {
+  const auto torch_pool = [&](const torch::Tensor& t) {
     return torch::max_pool2d(t, {c.kernel, c.kernel}, {c.kernel, c.kernel});
-  });
+  };
+  const torch::Tensor grad_out = torch::randn(torch_pool(x).sizes());
+  auto [ours, ours_grad] = RunPool(
+      x, grad_out, [&](const torch::Tensor& t) { return MaxPool2dNonOverlapping(t, c.kernel); });
+  auto [theirs, theirs_grad] = RunPool(x, grad_out, torch_pool);
   ASSERT_EQ(ours.sizes(), theirs.sizes());
   EXPECT_TRUE(torch::equal(ours, theirs));
   EXPECT_TRUE(torch::equal(ours_grad, theirs_grad));
