@@ -82,7 +82,7 @@ struct TrainerOptions {
   int64_t eval_batch_size = 1000;
   // Feed training batches in channels-last (NHWC) layout. Convolutions then
   // run oneDNN's NHWC kernels and the zoo's BatchNorm+ReLU(+residual) the
-  // fused kernel of training/ops: a ResNet-20 step is 1.25-1.3x faster here
+  // fused kernel of training/ops: a ResNet-20 step is 1.2-1.4x faster here
   // (training/throughput). Parameters and their gradients stay NCHW;
   // evaluation is unchanged. Results equal NCHW training up to float
   // rounding (different summation orders).

@@ -17,8 +17,8 @@ LeNet5::LeNet5(int64_t num_classes)
       fc3_(register_module("fc3", torch::nn::Linear(84, num_classes))) {}
 
 torch::Tensor LeNet5::forward(torch::Tensor images) {
-  // MaxPool2dNonOverlapping is torch's max_pool2d(2, 2), 1.6x faster forward
-  // and backward here (training/ops:ops_benchmark).
+  // MaxPool2dNonOverlapping is torch's max_pool2d(2, 2), faster forward and
+  // backward here (training/ops/max_pool.h).
   torch::Tensor x =
       MaxPool2dNonOverlapping(torch::relu(conv1_->forward(LayerInput("conv1", images))), 2);
   x = MaxPool2dNonOverlapping(torch::relu(conv2_->forward(LayerInput("conv2", x))), 2);

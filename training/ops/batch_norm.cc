@@ -215,9 +215,11 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
     std::vector<float> a(channels), b(channels), k(channels);
     at::Tensor grad_weight = at::empty({channels}, x.options());
     at::Tensor grad_bias = at::empty({channels}, x.options());
+    float* dgamma = grad_weight.data_ptr<float>();
+    float* dbeta = grad_bias.data_ptr<float>();
     for (int64_t c = 0; c < channels; ++c) {
-      grad_weight.data_ptr<float>()[c] = static_cast<float>(sum_gx[c] * invstd[c]);
-      grad_bias.data_ptr<float>()[c] = static_cast<float>(sum_g[c]);
+      dgamma[c] = static_cast<float>(sum_gx[c] * invstd[c]);
+      dbeta[c] = static_cast<float>(sum_g[c]);
       a[c] = gamma[c] * invstd[c];
       b[c] = static_cast<float>(sum_g[c] / rows);
       k[c] = static_cast<float>(invstd[c] * invstd[c] * sum_gx[c] / rows);

@@ -5,7 +5,6 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -110,10 +109,9 @@ void ForwardNchw(const float* in, float* out, uint8_t* argmax, const Geometry& g
         const float* top = in + (p * g.h + y * g.k) * g.w;
         if (g.k == 2) {
           PoolRow2x2(top, top + g.w, g.ow, out + o, argmax + o);
-          continue;
+        } else {
+          PoolRun(top, g.w, /*tap_stride=*/1, /*step=*/g.k, g.ow, g.k, out + o, argmax + o);
         }
-        PoolRun(top, g.w, /*tap_stride=*/1, /*step=*/g.k, g.ow, g.k,
-                out + o, argmax + o);
       }
     }
   });
