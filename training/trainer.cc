@@ -177,7 +177,11 @@ absl::StatusOr<TrainResult> Trainer::Fit(BatchSource& train, const TensorDataset
       }
       const StepInfo info = {.epoch = epoch, .step = step, .steps_per_epoch = steps,
                              .global_step = epoch * steps + step, .learning_rate = learning_rate};
-      optimizer_->zero_grad();
+      // Gradients are dropped, not zeroed (PyTorch's set_to_none): backward
+      // then hands each parameter its gradient instead of adding it to zeros.
+      for (torch::optim::OptimizerParamGroup& group : optimizer_->param_groups()) {
+        for (torch::Tensor& parameter : group.params()) parameter.mutable_grad().reset();
+      }
       // Activations inherit the layout from the input; weights stay NCHW.
       if (options_.channels_last && batch->images.dim() == 4) {
         batch->images = batch->images.contiguous(torch::MemoryFormat::ChannelsLast);

