@@ -58,6 +58,16 @@ absl::Status ValidateOptions(const TrainerOptions& o) {
   return absl::OkStatus();
 }
 
+// The logits a softmax sees. A one-logit head z (a sigmoid classifier, as
+// the thesis' QuantNet) is the two-class softmax over [0, z], because
+// softmax([0, z])[1] = sigmoid(z): cross-entropy on it is binary
+// cross-entropy, label smoothing is Keras' for BCE, argmax is "z > 0", and
+// distillation's temperature divides z.
+torch::Tensor SoftmaxLogits(const torch::Tensor& logits) {
+  if (logits.dim() != 2 || logits.size(1) != 1) return logits;
+  return torch::cat({torch::zeros_like(logits), logits}, /*dim=*/1);
+}
+
 // Top-k accuracy counts for k = 1 and min(5, classes).
 std::pair<int64_t, int64_t> CorrectTop1Top5(const torch::Tensor& logits,
                                             const torch::Tensor& labels) {
@@ -85,7 +95,7 @@ EvalStats Evaluate(ImageClassifier& model, const TensorDataset& data, int64_t ba
   int64_t top1 = 0, top5 = 0;
   for (int64_t begin = 0; begin < size; begin += batch_size) {
     const int64_t end = std::min(begin + batch_size, size);
-    const torch::Tensor logits = model.forward(data.images.slice(0, begin, end));
+    const torch::Tensor logits = SoftmaxLogits(model.forward(data.images.slice(0, begin, end)));
     const torch::Tensor labels = data.labels.slice(0, begin, end);
     loss_sum += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .item<double>();
@@ -192,7 +202,8 @@ absl::StatusOr<TrainResult> Trainer::Fit(BatchSource& train, const TensorDataset
       };
       torch::Tensor logits, loss;
       if (model_.num_exits() > 1) {
-        const std::vector<torch::Tensor> exits = model_.ForwardExits(batch->images);
+        std::vector<torch::Tensor> exits = model_.ForwardExits(batch->images);
+        for (torch::Tensor& exit : exits) exit = SoftmaxLogits(exit);
         logits = exits.back();
         loss = torch::zeros({}, logits.options());
         for (size_t k = 0; k < exits.size(); ++k) {
@@ -201,7 +212,7 @@ absl::StatusOr<TrainResult> Trainer::Fit(BatchSource& train, const TensorDataset
           loss = loss + weight * cross_entropy(exits[k]);
         }
       } else {
-        logits = model_.forward(batch->images);
+        logits = SoftmaxLogits(model_.forward(batch->images));
         loss = cross_entropy(logits);
       }
       if (options_.teacher != nullptr) {
@@ -209,7 +220,7 @@ absl::StatusOr<TrainResult> Trainer::Fit(BatchSource& train, const TensorDataset
         {
           torch::NoGradGuard no_grad;
           options_.teacher->eval();
-          soft_targets = F::softmax(options_.teacher->forward(batch->images) /
+          soft_targets = F::softmax(SoftmaxLogits(options_.teacher->forward(batch->images)) /
                                         options_.distillation_temperature,
                                     F::SoftmaxFuncOptions(1));
         }

@@ -78,6 +78,9 @@ struct TrainerOptions {
   double early_stopping_min_delta = 0.0;
   int ruined_check_epochs = 1;
   double ruined_chance_factor = 1.5;
+  // Classes of the labels. A model with one logit z is a binary (sigmoid)
+  // classifier of labels 0 and 1: it trains on binary cross-entropy and
+  // predicts 1 when z > 0 (the thesis' QuantNet head).
   int num_classes = 10;
   int64_t eval_batch_size = 1000;
   // Feed training batches in channels-last (NHWC) layout. Convolutions then
@@ -94,7 +97,7 @@ struct TrainerOptions {
 struct EvalStats {
   double loss = 0.0;  // mean cross-entropy
   double top1 = 0.0;  // percent
-  double top5 = 0.0;  // percent (= top1 when there are fewer than 5 classes)
+  double top5 = 0.0;  // percent, of the top min(5, classes): 100 up to 5 classes
   int64_t count = 0;
 };
 

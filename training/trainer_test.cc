@@ -91,6 +91,31 @@ TEST_F(TrainerTest, LearnsASeparableTaskAndLogsEveryEpoch) {
   EXPECT_DOUBLE_EQ(eval.top1, result->history[1].at("val_top1"));
 }
 
+// The thesis' sigmoid head: one logit, binary cross-entropy, "z > 0" is
+// class 1. Here class = band parity.
+TEST_F(TrainerTest, OneLogitHeadTrainsOnBinaryCrossEntropy) {
+  LeNet5 model(1);
+  TensorDataset train = BandImages(512, 7), test = BandImages(256, 8);
+  for (TensorDataset* data : {&train, &test}) data->labels = data->labels.remainder(2);
+  TrainerOptions options = Options(2);
+  options.num_classes = 2;
+  absl::StatusOr<TrainResult> result = Train(model, options, train, &test);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_FALSE(result->ruined) << result->ruined_reason;
+  EXPECT_GT(result->history[1].at("val_top1"), 95.0);
+
+  const EvalStats eval = Evaluate(model, test, 100);
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const torch::Tensor z = model.forward(test.images).squeeze(1);
+  const torch::Tensor labels = test.labels.to(torch::kFloat);
+  EXPECT_NEAR(eval.loss,
+              torch::nn::functional::binary_cross_entropy_with_logits(z, labels).item<double>(),
+              1e-5);
+  EXPECT_DOUBLE_EQ(eval.top1, 100.0 * z.gt(0).eq(test.labels).sum().item<double>() / 256);
+  EXPECT_EQ(eval.top5, 100.0);
+}
+
 // An early-exit toy: a side and a final linear classifier on the same image.
 class TwoExitNet : public ImageClassifier {
  public:

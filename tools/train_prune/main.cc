@@ -31,7 +31,8 @@
 ABSL_FLAG(std::string, model, "lenet5",
           "Model: lenet5, resnet20, resnet32, resnet56, resnet18, resnet50, mobilenet_v1.");
 ABSL_FLAG(std::string, dataset, "fashion_mnist",
-          "Dataset: fashion_mnist, mnist, cifar10, cifar100, synthetic.");
+          "Dataset: fashion_mnist, mnist, cifar10, cifar100, synthetic; a ':' and classes "
+          "keep only those, e.g. cifar10:cat,dog (the thesis' binary task).");
 ABSL_FLAG(std::string, data_dir, "", "Dataset folder; empty: the dataset's default.");
 ABSL_FLAG(int, epochs, 2, "Training epochs; 0 evaluates a --dense_checkpoint model.");
 ABSL_FLAG(std::string, augment, "auto",

@@ -13,9 +13,10 @@
 // (num_classes = 1: one logit, sigmoid and binary cross-entropy) it has
 // 545,889 parameters = 896 + 18,496 + 524,416 + 2,064 + 17, Table 4.1's
 // total. The table prints linear1 as 534,416, a typo: 4096*128 + 128 =
-// 524,416, and only that sums to its total. num_classes >= 2 is a softmax
-// head (2 classes: 545,906 parameters), the form the Trainer's cross-entropy
-// takes.
+// 524,416, and only that sums to its total. The zoo's "quantnet" gives a
+// two-class dataset this head (the Trainer trains one logit with binary
+// cross-entropy); num_classes >= 2 here is a softmax head (2 classes:
+// 545,906 parameters).
 //
 // Conventions where the thesis (Keras) and this module differ:
 //   - "same" padding: Keras pads a stride-2 3x3 window over an even input by 0

@@ -59,8 +59,9 @@ constexpr Entry kZoo[] = {
      }},
     {"quantnet", 3, 32,
      [](int64_t num_classes, int64_t channels, int64_t size, const ModelOptions&) {
-       return Upcast(QuantNet::Create(
-           {.num_classes = num_classes, .input_channels = channels, .input_size = size}));
+       // Two classes get the thesis' sigmoid head: one logit.
+       return Upcast(QuantNet::Create({.num_classes = num_classes == 2 ? 1 : num_classes,
+                                       .input_channels = channels, .input_size = size}));
      }},
     {"resnet20", 3, 32, CifarResNet<20>},
     {"resnet20_exits", 3, 32,

@@ -10,7 +10,8 @@
 //   "resnet18"      ResNet::Create, depth 18                 3 x 32 x 32  11,173,962
 //   "resnet50"      ResNet::Create, depth 50                 3 x 32 x 32  23,520,842
 //   "mobilenet_v1"  MobileNetV1 (mobilenet_v1.h)             3 x 224 x 224 3,217,226
-//   * at 10 classes and width 1; QuantNet's thesis head (num_classes = 1) has 545,889.
+//   * at 10 classes and width 1. QuantNet at 1 or 2 classes has the thesis'
+//     one-logit sigmoid head, 545,889 (Table 4.1).
 //
 // The native input is what Describe() records when the options leave the
 // input unset. LeNet-5 takes only its native input (its fc1 is sized for

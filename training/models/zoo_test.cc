@@ -102,7 +102,7 @@ struct CountCase {
 constexpr CountCase kCounts[] = {
     {"lenet5", 10, 1.0, 61706},          // lenet.h
     {"quantnet", 1, 1.0, 545889},        // thesis Table 4.1 (binary head)
-    {"quantnet", 2, 1.0, 545906},        // + 16 + 1 for the second logit
+    {"quantnet", 2, 1.0, 545889},        // two classes: the same one-logit head
     {"quantnet", 10, 1.0, 546042},       // linear3 16*10 + 10 instead of 17
     {"resnet20", 10, 1.0, 272474},
     {"resnet20_exits", 10, 1.0, 272974},  // + exits of 16*10 + 10 and 32*10 + 10
