@@ -2,7 +2,9 @@
 # Training throughput of edgecompress beside PyTorch in Python, in one run:
 # each model is measured ROUNDS times alternately by ours (channels-last
 # batches, the default, and NCHW batches as with --nochannels_last) and PyTorch (the machine is
-# noisy, so alternate and take medians), then a table with the ratio.
+# noisy, so alternate and take medians), then a table with the ratio. Each
+# measurement runs a few seconds (LeNet-5 600 steps, ResNet-20 100): shorter
+# ones swung by +-25% here.
 #
 #   bazel run -c opt //training/throughput:compare -- [ROUNDS] [THREADS]
 #
@@ -25,11 +27,13 @@ rate() { sed -n 's/.*"images_per_second": *\([0-9.e+]*\).*/\1/p'; }
 
 printf "%-10s %5s %7s %10s %10s %12s %10s %8s\n" model batch threads "ours NCHW" "ours NHWC" PyTorch "NCHW ratio" "NHWC ratio"
 for model in lenet5 resnet20; do
+  steps=$([[ $model == lenet5 ]] && echo 600 || echo 100)
+  flags=(--model="$model" --threads="$threads" --steps="$steps")
   ours_rates=() nhwc_rates=() peer_rates=()
   for ((i = 0; i < rounds; i++)); do
-    ours_rates+=("$("$ours" --model="$model" --threads="$threads" --nochannels_last | rate)")
-    nhwc_rates+=("$("$ours" --model="$model" --threads="$threads" | rate)")
-    peer_rates+=("$("$python" "$peer" --model="$model" --threads="$threads" | rate)")
+    ours_rates+=("$("$ours" "${flags[@]}" --nochannels_last | rate)")
+    nhwc_rates+=("$("$ours" "${flags[@]}" | rate)")
+    peer_rates+=("$("$python" "$peer" "${flags[@]}" | rate)")
   done
   a=$(printf "%s\n" "${ours_rates[@]}" | median)
   c=$(printf "%s\n" "${nhwc_rates[@]}" | median)
