@@ -510,10 +510,8 @@ int Run() {
   }
   result["onnxruntime_version"] = ort_version;
   result["activation_ranges_int8"] = "fixed [-8, 8], not calibrated (latency only)";
-  const std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) {
-    std::cout << result.dump(2) << std::endl;
-  } else if (absl::Status status = tools::WriteJsonFile(out, result); !status.ok()) {
+  if (absl::Status status = tools::WriteResult(absl::GetFlag(FLAGS_out), result);
+      !status.ok()) {
     return Fail(kExitOutputFailed, status);
   }
   return kExitOk;

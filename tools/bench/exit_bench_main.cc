@@ -95,10 +95,8 @@ int Run() {
        {"max_top1_drop", absl::StrCat(config.max_top1_drop)},
        {"threads", absl::StrCat(config.num_threads)}});
   json.update(ExitBenchJson(*result));
-  const std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) {
-    std::cout << json.dump(2) << std::endl;
-  } else if (absl::Status s = tools::WriteJsonFile(out, json); !s.ok()) {
+  if (absl::Status s = tools::WriteResult(absl::GetFlag(FLAGS_out), json);
+      !s.ok()) {
     return Fail(tools::kExitOutputFailed, s);
   }
   return tools::kExitOk;

@@ -239,10 +239,8 @@ int Run() {
   nlohmann::json result = tools::NewResult("bench", absl::GetFlag(FLAGS_seed), FlagValues());
   result["results"] = nlohmann::json::array();
   for (const bench::PointResult& point : points) result["results"].push_back(bench::ToJson(point));
-  const std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) {
-    std::cout << result.dump(2) << std::endl;
-  } else if (absl::Status status = tools::WriteJsonFile(out, result); !status.ok()) {
+  if (absl::Status status = tools::WriteResult(absl::GetFlag(FLAGS_out), result);
+      !status.ok()) {
     return Fail(kExitOutputFailed, status);
   }
   return kExitOk;

@@ -98,10 +98,8 @@ int Run() {
        {"threads", absl::StrCat(config->num_threads)},
        {"batch", absl::StrCat(config->batch)}});
   json.update(TileBenchJson(*result));
-  const std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) {
-    std::cout << json.dump(2) << std::endl;
-  } else if (absl::Status status = tools::WriteJsonFile(out, json); !status.ok()) {
+  if (absl::Status status = tools::WriteResult(absl::GetFlag(FLAGS_out), json);
+      !status.ok()) {
     return Fail(tools::kExitOutputFailed, status);
   }
   return tools::kExitOk;

@@ -125,10 +125,8 @@ int Main() {
     result["memory_reduction"] = analysis->memory_reduction;
   }
 
-  const std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) {
-    std::cout << result.dump(2) << "\n";
-  } else if (absl::Status s = tools::WriteJsonFile(out, result); !s.ok()) {
+  if (absl::Status s = tools::WriteResult(absl::GetFlag(FLAGS_out), result);
+      !s.ok()) {
     return Fail(kExitOutputFailed, s);
   }
   return kExitOk;

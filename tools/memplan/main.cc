@@ -161,10 +161,8 @@ int Run() {
       return Fail(kExitWriteFailed, status);
     }
   }
-  const std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) {
-    std::cout << result.dump(2) << "\n";
-  } else if (absl::Status status = tools::WriteJsonFile(out, result); !status.ok()) {
+  if (absl::Status status = tools::WriteResult(absl::GetFlag(FLAGS_out), result);
+      !status.ok()) {
     return Fail(kExitWriteFailed, status);
   }
   return kExitOk;

@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <ctime>
+#include <iostream>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "tools/io/atomic_file.h"
 
@@ -59,6 +61,13 @@ nlohmann::json NewResult(absl::string_view tool, uint64_t seed,
 
 absl::Status WriteJsonFile(absl::string_view path, const nlohmann::json& json) {
   return WriteFileAtomically(path, json.dump(2) + "\n");
+}
+
+absl::Status WriteResult(absl::string_view path, const nlohmann::json& json) {
+  if (!path.empty()) return WriteJsonFile(path, json);
+  std::cout << json.dump(2) << std::endl;
+  if (!std::cout) return absl::DataLossError("stdout: writing the result failed");
+  return absl::OkStatus();
 }
 
 }  // namespace edgecompress::tools

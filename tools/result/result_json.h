@@ -32,6 +32,10 @@ nlohmann::json NewResult(absl::string_view tool, uint64_t seed,
 // errors name the path.
 absl::Status WriteJsonFile(absl::string_view path, const nlohmann::json& json);
 
+// A tool's --out: WriteJsonFile(path, json), or `json` the same way on
+// stdout when `path` is empty.
+absl::Status WriteResult(absl::string_view path, const nlohmann::json& json);
+
 }  // namespace edgecompress::tools
 
 #endif  // EDGECOMPRESS_TOOLS_RESULT_RESULT_JSON_H_

@@ -40,6 +40,19 @@ TEST(ResultJsonTest, WritesAndReplacesAtomically) {
   EXPECT_EQ(text.str().back(), '\n');
 }
 
+TEST(ResultJsonTest, ResultGoesToStdoutWithoutAPath) {
+  ::testing::internal::CaptureStdout();
+  ASSERT_THAT(WriteResult("", {{"top1", 1.5}}), IsOk());
+  const std::string text = ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(nlohmann::json::parse(text)["top1"], 1.5);
+  EXPECT_EQ(text.back(), '\n');
+
+  const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/out.json");
+  ASSERT_THAT(WriteResult(path, {{"top1", 2.5}}), IsOk());
+  std::ifstream in(path);
+  EXPECT_EQ(nlohmann::json::parse(in)["top1"], 2.5);
+}
+
 TEST(ResultJsonTest, UnwritablePathIsAnErrorNamingIt) {
   EXPECT_THAT(WriteJsonFile("/nonexistent-dir/result.json", {}),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent-dir/result.json")));

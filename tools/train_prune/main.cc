@@ -381,10 +381,8 @@ int Report(const absl::StatusOr<nlohmann::json>& result) {
     }
     std::fprintf(stderr, "\n");
   }
-  const std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) {
-    std::cout << result->dump(2) << std::endl;
-  } else if (absl::Status status = tools::WriteJsonFile(out, *result); !status.ok()) {
+  if (absl::Status status = tools::WriteResult(absl::GetFlag(FLAGS_out), *result);
+      !status.ok()) {
     return Fail(kExitOutputFailed, status);
   }
   if ((*result)["ruined"].get<bool>()) {
