@@ -203,7 +203,7 @@ absl::StatusOr<TrainResult> Trainer::Fit(BatchSource& train, const TensorDataset
       torch::Tensor logits, loss;
       if (model_.num_exits() > 1) {
         std::vector<torch::Tensor> exits = model_.ForwardExits(batch->images);
-        for (torch::Tensor& exit : exits) exit = SoftmaxLogits(exit);
+        for (torch::Tensor& exit_logits : exits) exit_logits = SoftmaxLogits(exit_logits);
         logits = exits.back();
         loss = torch::zeros({}, logits.options());
         for (size_t k = 0; k < exits.size(); ++k) {
