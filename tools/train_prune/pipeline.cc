@@ -744,6 +744,15 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
         return absl::InvalidArgumentError("resuming needs an output folder with a checkpoint");
       }
       RETURN_IF_ERROR(trainer->Resume(config.output_dir + "/checkpoint.pt"));
+      // The checkpoint holds the model and optimizer, not the quantizers'
+      // full-precision shadow weights or observed ranges: a resumed QAT run
+      // starts its shadows from the quantized weights and observes afresh.
+      if ((int8_qat_start_epoch.has_value() || !config.low_bit.empty()) && log != nullptr) {
+        std::fprintf(log,
+                     "warning: resumed quantization-aware training restarts from the "
+                     "checkpoint's quantized weights and re-observes activation ranges; it "
+                     "will not match an uninterrupted run exactly\n");
+      }
     }
   }
   const EvalStats before = training::Evaluate(*model, test);
