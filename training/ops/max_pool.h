@@ -21,7 +21,7 @@
 // torch's relu followed by max_pool2d, and the ReLU's own pass over the
 // full-size activation, its parallel region and its backward are gone. With
 // the backward zeroing inside its own tasks (one region, not two), LeNet-5's
-// step on two threads, where every region costs a thread wake-up, is 5-10%
+// step on two threads, where every region costs a thread wake-up, is 4-8%
 // faster than with torch's ReLU (training/throughput, interleaved runs).
 //
 // Semantics are PyTorch's: the first maximum in row-major window order wins
