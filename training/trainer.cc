@@ -86,7 +86,8 @@ absl::StatusOr<OptimizerKind> ParseOptimizerKind(absl::string_view name) {
       absl::StrCat("unknown optimizer '", name, "' (expected sgd or adam)"));
 }
 
-EvalStats Evaluate(ImageClassifier& model, const TensorDataset& data, int64_t batch_size) {
+EvalStats Evaluate(ImageClassifier& model, const TensorDataset& data, int64_t batch_size,
+                   bool channels_last) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -95,7 +96,11 @@ EvalStats Evaluate(ImageClassifier& model, const TensorDataset& data, int64_t ba
   int64_t top1 = 0, top5 = 0;
   for (int64_t begin = 0; begin < size; begin += batch_size) {
     const int64_t end = std::min(begin + batch_size, size);
-    const torch::Tensor logits = SoftmaxLogits(model.forward(data.images.slice(0, begin, end)));
+    torch::Tensor images = data.images.slice(0, begin, end);
+    if (channels_last && images.dim() == 4) {
+      images = images.contiguous(torch::MemoryFormat::ChannelsLast);
+    }
+    const torch::Tensor logits = SoftmaxLogits(model.forward(images));
     const torch::Tensor labels = data.labels.slice(0, begin, end);
     loss_sum += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .item<double>();
@@ -267,7 +272,8 @@ absl::StatusOr<TrainResult> Trainer::Fit(BatchSource& train, const TensorDataset
                         {"images_per_second", seconds > 0 ? seen / seconds : 0.0}};
     double top1 = row["train_top1"];
     if (validation != nullptr) {
-      const EvalStats eval = Evaluate(model_, *validation, options_.eval_batch_size);
+      const EvalStats eval =
+          Evaluate(model_, *validation, options_.eval_batch_size, options_.channels_last);
       row["val_loss"] = eval.loss;
       row["val_top1"] = eval.top1;
       row["val_top5"] = eval.top5;

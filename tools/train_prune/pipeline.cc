@@ -410,7 +410,8 @@ absl::StatusOr<pruning::TensorMap> ModelTensors(training::ImageClassifier& model
 // magnitude (or L1-ranked filters) at 0.1 .. 0.9, evaluated, then restored.
 absl::StatusOr<pruning::SensitivityTable> AnalyzeModelSensitivity(
     training::ImageClassifier& model, const training::LayerGraph& graph,
-    const training::TensorDataset& test, Sensitivity kind, double dense_top1) {
+    const training::TensorDataset& test, Sensitivity kind, double dense_top1,
+    const training::TrainerOptions& evaluation) {
   std::vector<std::string> layers;
   for (const std::string& layer : pruning::PrunableLayers(graph)) {
     bool is_conv = false;
@@ -441,7 +442,9 @@ absl::StatusOr<pruning::SensitivityTable> AnalyzeModelSensitivity(
             .to(torch::kFloat)
             .view(weight.sizes());
     weight.mul_(mask_tensor);
-    const double top1 = training::Evaluate(model, test).top1;
+    const double top1 = training::Evaluate(model, test, evaluation.eval_batch_size,
+                                           evaluation.channels_last)
+                             .top1;
     weight.copy_(saved);
     return top1;
   };
@@ -755,7 +758,8 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
       }
     }
   }
-  const EvalStats before = training::Evaluate(*model, test);
+  const EvalStats before =
+      training::Evaluate(*model, test, options.eval_batch_size, options.channels_last);
 
   Pruners pruners;
   std::unique_ptr<quantization::LowBitCallback> low_bit;
@@ -808,11 +812,13 @@ absl::StatusOr<nlohmann::json> RunTrainPrune(const TrainPruneConfig& config,
                      MakeBatchSource(config, augment, data.train, train, stats));
     ASSIGN_OR_RETURN(trained, trainer->Fit(*batches, &test, callbacks, sink, progress));
   }
-  const EvalStats after = training::Evaluate(*model, test);
+  const EvalStats after =
+      training::Evaluate(*model, test, options.eval_batch_size, options.channels_last);
   std::optional<pruning::SensitivityTable> sensitivity;
   if (config.sensitivity != Sensitivity::kNone) {
     ASSIGN_OR_RETURN(sensitivity,
-                     AnalyzeModelSensitivity(*model, graph, test, config.sensitivity, after.top1));
+                     AnalyzeModelSensitivity(*model, graph, test, config.sensitivity, after.top1,
+                                             options));
     if (log != nullptr) {
       std::fprintf(log, "sensitivity (test top-1 %%, one layer pruned at a time, no retraining):\n%s",
                    pruning::FormatSensitivityTable(*sensitivity).c_str());
