@@ -68,6 +68,13 @@ torch::Tensor SoftmaxLogits(const torch::Tensor& logits) {
   return torch::cat({torch::zeros_like(logits), logits}, /*dim=*/1);
 }
 
+// Images as the model sees them: channels-last when asked (4-D batches
+// only). Activations inherit the layout from the input; weights stay NCHW.
+torch::Tensor InLayout(const torch::Tensor& images, bool channels_last) {
+  if (!channels_last || images.dim() != 4) return images;
+  return images.contiguous(torch::MemoryFormat::ChannelsLast);
+}
+
 // Top-k accuracy counts for k = 1 and min(5, classes).
 std::pair<int64_t, int64_t> CorrectTop1Top5(const torch::Tensor& logits,
                                             const torch::Tensor& labels) {
@@ -96,10 +103,7 @@ EvalStats Evaluate(ImageClassifier& model, const TensorDataset& data, int64_t ba
   int64_t top1 = 0, top5 = 0;
   for (int64_t begin = 0; begin < size; begin += batch_size) {
     const int64_t end = std::min(begin + batch_size, size);
-    torch::Tensor images = data.images.slice(0, begin, end);
-    if (channels_last && images.dim() == 4) {
-      images = images.contiguous(torch::MemoryFormat::ChannelsLast);
-    }
+    const torch::Tensor images = InLayout(data.images.slice(0, begin, end), channels_last);
     const torch::Tensor logits = SoftmaxLogits(model.forward(images));
     const torch::Tensor labels = data.labels.slice(0, begin, end);
     loss_sum += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -197,10 +201,7 @@ absl::StatusOr<TrainResult> Trainer::Fit(BatchSource& train, const TensorDataset
       for (torch::optim::OptimizerParamGroup& group : optimizer_->param_groups()) {
         for (torch::Tensor& parameter : group.params()) parameter.mutable_grad().reset();
       }
-      // Activations inherit the layout from the input; weights stay NCHW.
-      if (options_.channels_last && batch->images.dim() == 4) {
-        batch->images = batch->images.contiguous(torch::MemoryFormat::ChannelsLast);
-      }
+      batch->images = InLayout(batch->images, options_.channels_last);
       const auto cross_entropy = [&](const torch::Tensor& logits) {
         return F::cross_entropy(logits, batch->labels,
                                 F::CrossEntropyFuncOptions().label_smoothing(options_.label_smoothing));
