@@ -634,7 +634,7 @@ absl::StatusOr<SparseRuntime> SparseModelBuilder::Build(const SparseModel& model
   xnn_options.shared_threadpool = state->pool.get();
   for (const SparseCandidate& c : model.candidates_) {
     state->scratch_floats =
-        std::max(state->scratch_floats, (c.input_channels + c.output_channels) * kSpmmTilePixels);
+        std::max(state->scratch_floats, SpmmScratchFloats(c.output_channels, c.input_channels));
   }
   state->scratch.assign(state->scratch_floats * options.num_threads, 0.0f);
 

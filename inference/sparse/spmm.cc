@@ -47,11 +47,22 @@ absl::StatusOr<CsrMatrix> CsrFromDense(absl::Span<const float> dense, size_t row
     }
     csr.row_begin.push_back(static_cast<uint32_t>(csr.values.size()));
   }
+  const size_t panels = csr.panels();
+  csr.panel_begin.resize((panels + 1) * rows);
+  for (size_t o = 0; o < rows; ++o) {
+    uint32_t i = csr.row_begin[o];
+    for (size_t q = 0; q <= panels; ++q) {
+      const size_t first_column = q * kSpmmPanelColumns;
+      while (i < csr.row_begin[o + 1] && csr.columns[i] < first_column) ++i;
+      csr.panel_begin[q * rows + o] = i;
+    }
+  }
   return csr;
 }
 
-size_t SpmmScratchFloats(const CsrMatrix& weights) {
-  return (weights.rows + weights.cols) * kSpmmTilePixels;
+size_t SpmmScratchFloats(size_t rows, size_t cols) {
+  // 16 floats of slack: the x86 kernels round the start up to 64 bytes.
+  return (rows + cols) * kSpmmTilePixels + 16;
 }
 
 void SpmmPortable(const SpmmProblem& problem, size_t begin, size_t end, float* scratch) {

@@ -1,10 +1,10 @@
 // SpmmAvx512: the algorithm of spmm.h with AVX-512F intrinsics for the
-// multiply-adds (AVX2 transposes, spmm_x86_common.h). This file alone is
-// compiled with -mavx512f -mavx2 -mfma (inference/sparse/BUILD), so nothing
-// here may run before BestSpmmKernel() has checked the CPU.
+// multiply-adds (AVX2 transposes and the tile loops, spmm_x86_common.h).
+// This file alone is compiled with -mavx512f -mavx2 -mfma
+// (inference/sparse/BUILD), so nothing here may run before
+// BestSpmmKernel() has checked the CPU.
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -14,69 +14,69 @@
 namespace edgecompress::inference::sparse {
 namespace {
 
-using x86::SparseDot;
-using x86::Transpose;
-
 constexpr size_t kTile = kSpmmTilePixels;
 static_assert(kTile == 64, "the inner loop keeps 4 vectors of 16 pixels");
 
 }  // namespace
 
 void SpmmAvx512(const SpmmProblem& problem, size_t begin, size_t end, float* scratch) {
-  const CsrMatrix& w = *problem.weights;
-  const size_t rows = w.rows, cols = w.cols;
-  const size_t first_row = problem.first_row;
-  const size_t end_row = problem.end_row == 0 ? rows : problem.end_row;
-  float* xt = scratch;                 // [cols][kTile]
-  float* yt = scratch + cols * kTile;  // [end_row - first_row][kTile]
+  const uint32_t* columns = problem.weights->columns.data();
+  const float* values = problem.weights->values.data();
   const __m512 vmin = _mm512_set1_ps(problem.output_min);
   const __m512 vmax = _mm512_set1_ps(problem.output_max);
-  const uint32_t* row_begin = w.row_begin.data();
-  const uint32_t* columns = w.columns.data();
-  const float* values = w.values.data();
-  for (size_t p0 = begin; p0 < end; p0 += kTile) {
-    const size_t n = std::min(kTile, end - p0);
-    const float* x = problem.x + p0 * cols;
-    float* y = problem.y + p0 * rows;
-    if (n < kSpmmMinVectorPixels) {
-      // Too few pixels to fill a vector (a fully connected layer at batch 1).
-      for (size_t j = 0; j < n; ++j) {
-        const float* xj = x + j * cols;
-        for (size_t o = first_row; o < end_row; ++o) {
-          y[j * rows + o] = std::min(
-              std::max(SparseDot(w, o, xj, problem.bias), problem.output_min), problem.output_max);
-        }
-      }
-      continue;
-    }
-    if (n < kTile) {
-      // Pixels past the end are zeros (they are computed and never stored).
-      for (size_t k = 0; k < cols; ++k) std::fill(xt + k * kTile + n, xt + (k + 1) * kTile, 0.0f);
-    }
-    Transpose(x, cols, n, cols, xt, kTile);
-    for (size_t o = first_row; o < end_row; ++o) {
-      // Eight independent accumulators (64 pixels): an FMA's latency (4
-      // cycles) times two FMA ports needs 8 sums in flight to keep them busy.
-      // Four 16-float accumulators (64 pixels): half the loads and FMAs of
-      // the AVX2 kernel per nonzero; the broadcast feeds all four.
-      const __m512 b = _mm512_set1_ps(problem.bias != nullptr ? problem.bias[o] : 0.0f);
-      __m512 a0 = b, a1 = b, a2 = b, a3 = b;
-      for (uint32_t i = row_begin[o]; i < row_begin[o + 1]; ++i) {
-        const __m512 v = _mm512_set1_ps(values[i]);
-        const float* c = xt + static_cast<size_t>(columns[i]) * kTile;
-        a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(c + 0), a0);
-        a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(c + 16), a1);
-        a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(c + 32), a2);
-        a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(c + 48), a3);
-      }
-      float* out = yt + (o - first_row) * kTile;
-      _mm512_storeu_ps(out + 0, _mm512_min_ps(_mm512_max_ps(a0, vmin), vmax));
-      _mm512_storeu_ps(out + 16, _mm512_min_ps(_mm512_max_ps(a1, vmin), vmax));
-      _mm512_storeu_ps(out + 32, _mm512_min_ps(_mm512_max_ps(a2, vmin), vmax));
-      _mm512_storeu_ps(out + 48, _mm512_min_ps(_mm512_max_ps(a3, vmin), vmax));
-    }
-    Transpose(yt, kTile, end_row - first_row, n, y + first_row, rows);
-  }
+  x86::SpmmTiles(problem, begin, end, scratch,
+                 [&](const float* xt, uint32_t i, uint32_t end, float bias, bool first_panel,
+                     bool last_panel, float* out) {
+                   // Two sets of four 16-float accumulators, for even and odd
+                   // nonzeros: an FMA's latency (4 cycles) times two FMA
+                   // ports needs eight sums in flight.
+                   __m512 a0, a1, a2, a3;
+                   if (first_panel) {
+                     a0 = a1 = a2 = a3 = _mm512_set1_ps(bias);
+                   } else {
+                     a0 = _mm512_load_ps(out + 0);
+                     a1 = _mm512_load_ps(out + 16);
+                     a2 = _mm512_load_ps(out + 32);
+                     a3 = _mm512_load_ps(out + 48);
+                   }
+                   __m512 e0 = _mm512_setzero_ps(), e1 = e0, e2 = e0, e3 = e0;
+                   for (; i + 2 <= end; i += 2) {
+                     const __m512 v = _mm512_set1_ps(values[i]);
+                     const float* c = xt + static_cast<size_t>(columns[i]) * kTile;
+                     const __m512 u = _mm512_set1_ps(values[i + 1]);
+                     const float* d = xt + static_cast<size_t>(columns[i + 1]) * kTile;
+                     a0 = _mm512_fmadd_ps(v, _mm512_load_ps(c + 0), a0);
+                     a1 = _mm512_fmadd_ps(v, _mm512_load_ps(c + 16), a1);
+                     a2 = _mm512_fmadd_ps(v, _mm512_load_ps(c + 32), a2);
+                     a3 = _mm512_fmadd_ps(v, _mm512_load_ps(c + 48), a3);
+                     e0 = _mm512_fmadd_ps(u, _mm512_load_ps(d + 0), e0);
+                     e1 = _mm512_fmadd_ps(u, _mm512_load_ps(d + 16), e1);
+                     e2 = _mm512_fmadd_ps(u, _mm512_load_ps(d + 32), e2);
+                     e3 = _mm512_fmadd_ps(u, _mm512_load_ps(d + 48), e3);
+                   }
+                   if (i < end) {
+                     const __m512 v = _mm512_set1_ps(values[i]);
+                     const float* c = xt + static_cast<size_t>(columns[i]) * kTile;
+                     a0 = _mm512_fmadd_ps(v, _mm512_load_ps(c + 0), a0);
+                     a1 = _mm512_fmadd_ps(v, _mm512_load_ps(c + 16), a1);
+                     a2 = _mm512_fmadd_ps(v, _mm512_load_ps(c + 32), a2);
+                     a3 = _mm512_fmadd_ps(v, _mm512_load_ps(c + 48), a3);
+                   }
+                   a0 = _mm512_add_ps(a0, e0);
+                   a1 = _mm512_add_ps(a1, e1);
+                   a2 = _mm512_add_ps(a2, e2);
+                   a3 = _mm512_add_ps(a3, e3);
+                   if (last_panel) {
+                     a0 = _mm512_min_ps(_mm512_max_ps(a0, vmin), vmax);
+                     a1 = _mm512_min_ps(_mm512_max_ps(a1, vmin), vmax);
+                     a2 = _mm512_min_ps(_mm512_max_ps(a2, vmin), vmax);
+                     a3 = _mm512_min_ps(_mm512_max_ps(a3, vmin), vmax);
+                   }
+                   _mm512_store_ps(out + 0, a0);
+                   _mm512_store_ps(out + 16, a1);
+                   _mm512_store_ps(out + 32, a2);
+                   _mm512_store_ps(out + 48, a3);
+                 });
 }
 
 }  // namespace edgecompress::inference::sparse

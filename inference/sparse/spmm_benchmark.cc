@@ -66,7 +66,7 @@ int Main() {
       if (!builder->MarkOutput(*relu).ok()) return 1;
       absl::StatusOr<Runtime> runtime = builder->Build(1);
       if (!runtime.ok()) return 1;
-      std::vector<float> scratch(SpmmScratchFloats(*csr));
+      std::vector<float> scratch(SpmmScratchFloats(s.rows, s.cols));
       SpmmProblem problem{&*csr, bias.data(), 0.0f, 6.0f, x.data(), y.data(), s.pixels};
       std::vector<double> dense_ms, portable_ms, avx2_ms, best_ms;
       const int reps = s.pixels > 1000 ? 15 : 200;

@@ -48,6 +48,20 @@ TEST(CsrFromDenseTest, KeepsNonzerosInRowOrder) {
   EXPECT_DOUBLE_EQ(csr->sparsity(), 6.0 / 9.0);
 }
 
+TEST(CsrFromDenseTest, IndexesEachRowsNonzerosPerColumnPanel) {
+  // Two rows over three panels (columns 0-127, 128-255, 256-299): row 0 has
+  // nonzeros at columns 5, 127, 128 and 299; row 1 only at column 200.
+  const size_t cols = 300;
+  std::vector<float> dense(2 * cols, 0.0f);
+  for (size_t k : {5, 127, 128, 299}) dense[k] = 1.0f;
+  dense[cols + 200] = 1.0f;
+  absl::StatusOr<CsrMatrix> csr = CsrFromDense(dense, 2, cols);
+  ASSERT_THAT(csr.status(), IsOk());
+  ASSERT_EQ(csr->panels(), 3u);
+  // panel_begin[q * rows + o] for q = 0..3.
+  EXPECT_EQ(csr->panel_begin, (std::vector<uint32_t>{0, 4, 2, 4, 3, 5, 4, 5}));
+}
+
 TEST(CsrFromDenseTest, RejectsBadShapes) {
   const std::vector<float> dense(6, 1.0f);
   EXPECT_THAT(CsrFromDense(dense, 4, 2).status(), StatusIs(absl::StatusCode::kInvalidArgument));
@@ -72,7 +86,8 @@ struct Case {
 
 // Edges: pixel counts below, at and around the 4-pixel vector threshold and
 // the 64-pixel tile; channel counts that are and are not multiples of 8
-// (the AVX2 transposes' blocks); sparsities 0 to 1 (all-zero rows).
+// (the AVX2 transposes' blocks) and of the 128-column panel; sparsities 0
+// to 1 (all-zero rows).
 constexpr Case kCases[] = {
     {8, 8, 1, 0.0, true, -INFINITY, INFINITY},
     {16, 24, 3, 0.5, true, 0.0f, 6.0f},
@@ -87,6 +102,10 @@ constexpr Case kCases[] = {
     // Many tiles, and more output channels than a tile has pixels.
     {12, 8, 2500, 0.6, true, 0.0f, 6.0f},
     {150, 72, 200, 0.8, true, -INFINITY, INFINITY},
+    // Two and three column panels, the last one partial.
+    {24, 129, 64, 0.5, true, -INFINITY, INFINITY},
+    {70, 300, 130, 0.85, true, 0.0f, 6.0f},
+    {16, 256, 20, 0.0, false, -1.0f, 1.0f},
 };
 
 TEST(SpmmTest, MatchesDenseReference) {
@@ -119,7 +138,8 @@ TEST(SpmmTest, MatchesDenseReference) {
     }
     for (SpmmKernel kernel : KernelsOnThisCpu()) {
       SCOPED_TRACE(SpmmKernelName(kernel));
-      std::vector<float> y(c.pixels * c.rows, NAN), scratch(SpmmScratchFloats(*csr));
+      std::vector<float> y(c.pixels * c.rows, NAN),
+          scratch(SpmmScratchFloats(c.rows, c.cols) + 1);
       SpmmProblem problem{
           &*csr,   c.bias ? bias.data() : nullptr, c.output_min, c.output_max, x.data(), y.data(),
           c.pixels};
@@ -130,15 +150,16 @@ TEST(SpmmTest, MatchesDenseReference) {
       for (size_t i = 0; i < y.size(); ++i) {
         ASSERT_NEAR(y[i], expected[i], 1e-5 * (1.0 + magnitude[i])) << "at " << i;
       }
-      // Split by output channels instead, as threads do for few pixels.
+      // Split by output channels instead, as threads do for few pixels; and
+      // scratch that is not 64-byte aligned, which kernels must accept.
       std::fill(y.begin(), y.end(), NAN);
       SpmmProblem part = problem;
       part.first_row = 0;
       part.end_row = c.rows / 3 + 1;
-      kernel(part, 0, c.pixels, scratch.data());
+      kernel(part, 0, c.pixels, scratch.data() + 1);
       part.first_row = part.end_row;
       part.end_row = c.rows;
-      kernel(part, 0, c.pixels, scratch.data());
+      kernel(part, 0, c.pixels, scratch.data() + 1);
       for (size_t i = 0; i < y.size(); ++i) {
         ASSERT_NEAR(y[i], expected[i], 1e-5 * (1.0 + magnitude[i])) << "rows split, at " << i;
       }

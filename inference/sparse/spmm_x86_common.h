@@ -7,12 +7,22 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
 #include "inference/sparse/spmm.h"
 
 namespace edgecompress::inference::sparse::x86 {
+
+// `scratch` rounded up to a 64-byte boundary (SpmmScratchFloats leaves 16
+// floats of slack). The transposed tile is read in whole cache lines; with
+// malloc's 16-byte alignment every 64-byte load straddled two lines, which
+// cost the AVX-512 kernel 1.4-1.8x.
+inline float* AlignScratch(float* scratch) {
+  const uintptr_t address = reinterpret_cast<uintptr_t>(scratch);
+  return reinterpret_cast<float*>((address + 63) & ~uintptr_t{63});
+}
 
 // dst[c * dst_stride + r] = src[r * src_stride + c] for r, c in [0, 8).
 inline void Transpose8x8(const float* src, size_t src_stride, float* dst, size_t dst_stride) {
@@ -80,6 +90,59 @@ inline float SparseDot(const CsrMatrix& w, size_t o, const float* x, const float
   }
   for (; i < end; ++i) s0 += values[i] * x[columns[i]];
   return (s0 + s1) + (s2 + s3);
+}
+
+// The loops both x86 kernels share: 64-pixel tiles, the few-pixel path, and
+// per tile the column panels (spmm.h), each transposed into xt and applied
+// to every output channel's partial sums in yt (bias on the first panel,
+// clamp on the last), then yt transposed back. `update` is the kernel's
+// inner loop:
+//   update(xt, i, end, bias, first_panel, last_panel, out)
+// sets out[0..63] (64-byte aligned) to (first_panel ? bias : out) + the sum
+// over nonzeros [i, end) of values[i] * xt[columns[i]][0..63], clamped when
+// last_panel.
+template <typename RowUpdate>
+inline void SpmmTiles(const SpmmProblem& problem, size_t begin, size_t end, float* scratch,
+                      RowUpdate update) {
+  constexpr size_t kTile = kSpmmTilePixels;
+  const CsrMatrix& w = *problem.weights;
+  const size_t rows = w.rows, cols = w.cols, panels = w.panels();
+  const size_t first_row = problem.first_row;
+  const size_t end_row = problem.end_row == 0 ? rows : problem.end_row;
+  float* xt = AlignScratch(scratch);  // [cols][kTile]
+  float* yt = xt + cols * kTile;      // [end_row - first_row][kTile]
+  for (size_t p0 = begin; p0 < end; p0 += kTile) {
+    const size_t n = std::min(kTile, end - p0);
+    const float* x = problem.x + p0 * cols;
+    float* y = problem.y + p0 * rows;
+    if (n < kSpmmMinVectorPixels) {
+      // Too few pixels to fill a vector (a fully connected layer at batch 1).
+      for (size_t j = 0; j < n; ++j) {
+        const float* xj = x + j * cols;
+        for (size_t o = first_row; o < end_row; ++o) {
+          y[j * rows + o] = std::min(
+              std::max(SparseDot(w, o, xj, problem.bias), problem.output_min), problem.output_max);
+        }
+      }
+      continue;
+    }
+    for (size_t q = 0; q < panels; ++q) {
+      const size_t k0 = q * kSpmmPanelColumns;
+      const size_t k1 = std::min(cols, k0 + kSpmmPanelColumns);
+      if (n < kTile) {
+        // Pixels past the end are zeros (they are computed and never stored).
+        for (size_t k = k0; k < k1; ++k) std::fill(xt + k * kTile + n, xt + (k + 1) * kTile, 0.0f);
+      }
+      Transpose(x + k0, cols, n, k1 - k0, xt + k0 * kTile, kTile);
+      const uint32_t* panel_begin = w.panel_begin.data() + q * rows;
+      const uint32_t* panel_end = panel_begin + rows;
+      for (size_t o = first_row; o < end_row; ++o) {
+        update(xt, panel_begin[o], panel_end[o], problem.bias != nullptr ? problem.bias[o] : 0.0f,
+               q == 0, q + 1 == panels, yt + (o - first_row) * kTile);
+      }
+    }
+    Transpose(yt, kTile, end_row - first_row, n, y + first_row, rows);
+  }
 }
 
 }  // namespace edgecompress::inference::sparse::x86
