@@ -23,7 +23,7 @@ void SpmmAvx2(const SpmmProblem& problem, size_t begin, size_t end, float* scrat
   const float* values = problem.weights->values.data();
   const __m256 vmin = _mm256_set1_ps(problem.output_min);
   const __m256 vmax = _mm256_set1_ps(problem.output_max);
-  x86::SpmmTiles(problem, begin, end, scratch,
+  x86::SpmmTiles(problem, begin, end, scratch, &x86::Transpose,
                  [&](const float* xt, uint32_t i, uint32_t end, float bias, bool first_panel,
                      bool last_panel, float* out) {
                    // Eight independent accumulators (64 pixels): an FMA's

@@ -95,15 +95,16 @@ inline float SparseDot(const CsrMatrix& w, size_t o, const float* x, const float
 // The loops both x86 kernels share: 64-pixel tiles, the few-pixel path, and
 // per tile the column panels (spmm.h), each transposed into xt and applied
 // to every output channel's partial sums in yt (bias on the first panel,
-// clamp on the last), then yt transposed back. `update` is the kernel's
-// inner loop:
+// clamp on the last), then yt transposed back. `transpose` has the
+// signature of Transpose below (the AVX-512 kernel passes a faster one);
+// `update` is the kernel's inner loop:
 //   update(xt, i, end, bias, first_panel, last_panel, out)
 // sets out[0..63] (64-byte aligned) to (first_panel ? bias : out) + the sum
 // over nonzeros [i, end) of values[i] * xt[columns[i]][0..63], clamped when
 // last_panel.
-template <typename RowUpdate>
+template <typename TransposeFn, typename RowUpdate>
 inline void SpmmTiles(const SpmmProblem& problem, size_t begin, size_t end, float* scratch,
-                      RowUpdate update) {
+                      TransposeFn transpose, RowUpdate update) {
   constexpr size_t kTile = kSpmmTilePixels;
   const CsrMatrix& w = *problem.weights;
   const size_t rows = w.rows, cols = w.cols, panels = w.panels();
@@ -133,7 +134,7 @@ inline void SpmmTiles(const SpmmProblem& problem, size_t begin, size_t end, floa
         // Pixels past the end are zeros (they are computed and never stored).
         for (size_t k = k0; k < k1; ++k) std::fill(xt + k * kTile + n, xt + (k + 1) * kTile, 0.0f);
       }
-      Transpose(x + k0, cols, n, k1 - k0, xt + k0 * kTile, kTile);
+      transpose(x + k0, cols, n, k1 - k0, xt + k0 * kTile, kTile);
       const uint32_t* panel_begin = w.panel_begin.data() + q * rows;
       const uint32_t* panel_end = panel_begin + rows;
       for (size_t o = first_row; o < end_row; ++o) {
@@ -141,7 +142,7 @@ inline void SpmmTiles(const SpmmProblem& problem, size_t begin, size_t end, floa
                q == 0, q + 1 == panels, yt + (o - first_row) * kTile);
       }
     }
-    Transpose(yt, kTile, end_row - first_row, n, y + first_row, rows);
+    transpose(yt, kTile, end_row - first_row, n, y + first_row, rows);
   }
 }
 
