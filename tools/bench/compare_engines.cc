@@ -64,6 +64,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "inference/onnx_import.h"
 #include "inference/sparse/random_pruned_models.h"
 #include "inference/sparse/sparse_model.h"
@@ -76,7 +77,8 @@
 extern char** environ;
 
 ABSL_FLAG(std::string, models_dir, "",
-          "Where the generated models are written (kept for `bench --model`); empty: a fresh "
+          "Where the generated models and their int8 copies (<name>_int8.onnx) are written "
+          "(kept for `bench --model`); empty: a fresh "
           "directory under $TEST_TMPDIR or /tmp.");
 ABSL_FLAG(int, mobilenet_input_size, 224, "MobileNet-v1 input height and width.");
 ABSL_FLAG(double, mobilenet_width, 1.0, "MobileNet-v1 width multiplier.");
@@ -283,8 +285,9 @@ absl::StatusOr<std::vector<ModelEntry>> MakeModels(const std::string& dir) {
   return models;
 }
 
-// Fixed [-8, 8] activation ranges: see the top of the file.
-absl::StatusOr<std::string> Int8Copy(const std::string& path) {
+// Fixed [-8, 8] activation ranges: see the top of the file. The copy is
+// also written to `dir` as <name>_int8.onnx, for `bench --engine=int8`.
+absl::StatusOr<std::string> Int8Copy(const std::string& path, const std::string& dir) {
   onnx::ModelProto model;
   {
     std::ifstream file(path, std::ios::binary);
@@ -296,7 +299,10 @@ absl::StatusOr<std::string> Int8Copy(const std::string& path) {
   for (const std::string& name : names) ranges[name] = {-8.0f, 8.0f};
   ASSIGN_OR_RETURN(onnx::ModelProto qdq,
                    quantization::QuantizeModel(model, quantization::PtqMode::kInt8, ranges));
-  return qdq.SerializeAsString();
+  std::string bytes = qdq.SerializeAsString();
+  std::string name(absl::StripSuffix(path.substr(path.find_last_of('/') + 1), ".onnx"));
+  RETURN_IF_ERROR(tools::WriteFileAtomically(absl::StrCat(dir, "/", name, "_int8.onnx"), bytes));
+  return bytes;
 }
 
 std::string TableHeader() {
@@ -327,7 +333,7 @@ std::string TableRow(const Row& row) {
 }
 
 struct Setup {
-  std::string node, ort_dir, ort_script;
+  std::string models_dir, node, ort_dir, ort_script;
 };
 
 absl::StatusOr<Row> MeasureRow(const ModelEntry& entry, int batch, int threads, const Setup& setup,
@@ -376,7 +382,7 @@ absl::StatusOr<Row> MeasureRow(const ModelEntry& entry, int batch, int threads, 
 
   std::optional<inference::OnnxRuntime> int8;
   if (absl::GetFlag(FLAGS_int8)) {
-    absl::StatusOr<std::string> qdq = Int8Copy(entry.path);
+    absl::StatusOr<std::string> qdq = Int8Copy(entry.path, setup.models_dir);
     if (qdq.ok()) {
       ASSIGN_OR_RETURN(inference::OnnxModel int8_model,
                        inference::OnnxModel::ImportBytes(*qdq, import, entry.path + " (int8)"));
@@ -463,6 +469,7 @@ int Run() {
     return Fail(kExitBadInput, absl::NotFoundError(absl::StrCat(dir, ": no such directory")));
   }
   Setup setup;
+  setup.models_dir = dir;
   setup.node = absl::GetFlag(FLAGS_node);
   if (absl::GetFlag(FLAGS_ort)) {
     std::string ort_dir = absl::GetFlag(FLAGS_ort_dir);
