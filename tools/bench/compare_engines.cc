@@ -10,12 +10,15 @@
 //
 // How it measures: per (model, batch, threads) every engine is built once,
 // warmed up, and then run in rounds; each round runs each engine `block`
-// times in turn (dense x3, sparse x3, auto x3, int8 x3, ort x3, ...), until
-// every engine has min_reps runs and min_seconds of measured time. Blocks
-// rather than single runs alternate, with an unmeasured pause (settle_ms)
-// before each and each round starting one engine later, because thread pools (ours and ONNX Runtime's) spin for a
+// times in turn (e.g. sparse x3, ort x3, dense x3, int8 x3, auto x3), in a
+// new random order per round, until every engine has min_reps runs and
+// min_seconds of measured time. Blocks rather than single runs alternate,
+// with an unmeasured pause before each (settle_ms; ort_settle_ms after ONNX
+// Runtime's), because thread pools (ours and ONNX Runtime's) spin for a
 // while after a run and would slow whichever engine comes next; the median
-// is over all runs. ONNX Runtime runs in a node
+// is over all runs. ONNX Runtime's workers spin longest: with a 20 ms pause
+// and a fixed order, the engine after it ran 1.6x slower on 2 threads. ONNX
+// Runtime runs in a node
 // child process (tools/bench/ort_bench.js) that times each session.run
 // itself, so the pipe round trip is not counted. Ratios are medians divided:
 // dense/sparse > 1 means sparse is faster; ort/dense > 1 means our dense is
@@ -40,6 +43,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -97,6 +101,10 @@ ABSL_FLAG(int, block, 3, "Consecutive runs of one engine per round.");
 ABSL_FLAG(int, settle_ms, 20,
           "Pause between blocks (not measured) so that the last engine's spinning pool "
           "threads go to sleep before the next engine runs.");
+ABSL_FLAG(int, ort_settle_ms, 60,
+          "Pause after ONNX Runtime's block: its worker threads spin for tens of ms after a run "
+          "(with 20 ms, our dense engine measured 1.6x slower on 2 threads whenever it came "
+          "next).");
 ABSL_FLAG(int, min_reps, 15, "Timed runs per engine at least.");
 ABSL_FLAG(double, min_seconds, 1.0, "Measured seconds per engine at least.");
 ABSL_FLAG(bool, int8, true, "Measure our int8 engine on a QDQ copy of each model.");
@@ -409,6 +417,7 @@ absl::StatusOr<Row> MeasureRow(const ModelEntry& entry, int batch, int threads, 
   const int warmup = absl::GetFlag(FLAGS_warmup), block = std::max(1, absl::GetFlag(FLAGS_block));
   const int min_reps = absl::GetFlag(FLAGS_min_reps);
   const int settle_ms = std::max(0, absl::GetFlag(FLAGS_settle_ms));
+  const int ort_settle_ms = std::max(settle_ms, absl::GetFlag(FLAGS_ort_settle_ms));
   const double min_ms = absl::GetFlag(FLAGS_min_seconds) * 1e3;
   for (EngineRun& e : engines) {
     for (int i = 0; i < warmup; ++i) RETURN_IF_ERROR(e.run_ms().status());
@@ -421,11 +430,18 @@ absl::StatusOr<Row> MeasureRow(const ModelEntry& entry, int batch, int threads, 
     }
     return true;
   };
-  // Each round starts at the next engine, so none always follows the same one.
-  for (size_t round = 0; !done(); ++round) {
-    for (size_t k = 0; k < engines.size(); ++k) {
-      EngineRun& e = engines[(round + k) % engines.size()];
-      std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
+  // Each round runs the engines in a fresh random order, so that none
+  // always follows the same one.
+  std::vector<size_t> order(engines.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::mt19937 shuffle_rng(static_cast<uint32_t>(absl::GetFlag(FLAGS_seed)));
+  bool after_ort = false;
+  while (!done()) {
+    std::shuffle(order.begin(), order.end(), shuffle_rng);
+    for (size_t k : order) {
+      EngineRun& e = engines[k];
+      std::this_thread::sleep_for(std::chrono::milliseconds(after_ort ? ort_settle_ms : settle_ms));
+      after_ort = e.name == "ort";
       for (int i = 0; i < block; ++i) {
         absl::StatusOr<double> ms = e.run_ms();
         if (!ms.ok()) {
@@ -452,6 +468,7 @@ std::map<std::string, std::string> FlagValues() {
           {"threads", bench::AbslUnparseFlag(absl::GetFlag(FLAGS_threads))},
           {"block", absl::StrCat(absl::GetFlag(FLAGS_block))},
           {"settle_ms", absl::StrCat(absl::GetFlag(FLAGS_settle_ms))},
+          {"ort_settle_ms", absl::StrCat(absl::GetFlag(FLAGS_ort_settle_ms))},
           {"min_reps", absl::StrCat(absl::GetFlag(FLAGS_min_reps))},
           {"min_seconds", absl::StrCat(absl::GetFlag(FLAGS_min_seconds))}};
 }
