@@ -12,8 +12,9 @@
 // kSpmmTilePixels pixels into scratch (the tile's "NCHW" [cols, 64] block,
 // in L1/L2), runs the NCHW SpMM on it, and writes the tile back as NHWC.
 // The transposes cost O(cols + rows) per pixel against (1 - sparsity) *
-// rows * cols multiply-adds, negligible for the 64..1024-channel pointwise
-// layers of MobileNets at the sparsities where sparse wins.
+// rows * cols multiply-adds: not negligible at 90% on MobileNet's 256-1024
+// channel pointwise layers, where perf put them at about a third of the
+// AVX-512 kernel's time with 8x8 blocks (hence its 16x16 ones).
 //
 // Steps per tile of up to 64 pixels (pixels past the end are zeros):
 //   1. xt[k][j] = x[p0 + j, k]                       (transpose; 8x8 AVX blocks)
